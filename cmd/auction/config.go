@@ -1,0 +1,168 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is everything `auction run` can be told, by flag or by the AUCTION_*
+// environment variable named beside it. Flags win over the environment.
+type config struct {
+	Target            string
+	HTTPAddr          string
+	Brokers           string
+	EmbeddedKafkaPort int
+	Partitions        int
+	Replication       int
+	GokaFlush         time.Duration
+	StateDir          string
+	DeliveryTimeout   time.Duration
+	JWTKey            string
+	JWTIssuer         string
+	JWTAudience       string
+	TokenTTL          time.Duration
+	DemoUsers         bool
+	LogLevel          string
+	LogFormat         string
+}
+
+// envVar documents one setting; the README's table is this list.
+type envVar struct {
+	Name, Flag, Default, Doc string
+}
+
+// settings binds every setting to its flag and variable, and returns the
+// table of them.
+func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, error) {
+	var vars []envVar
+	var errs []string
+	str := func(p *string, name, env, def, doc string) {
+		v := def
+		if e := getenv(env); e != "" {
+			v = e
+		}
+		fs.StringVar(p, name, v, doc+" ($"+env+")")
+		vars = append(vars, envVar{env, name, def, doc})
+	}
+	num := func(p *int, name, env string, def int, doc string) {
+		v := def
+		if e := getenv(env); e != "" {
+			n, err := strconv.Atoi(e)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s=%q: not an integer", env, e))
+			}
+			v = n
+		}
+		fs.IntVar(p, name, v, doc+" ($"+env+")")
+		vars = append(vars, envVar{env, name, strconv.Itoa(def), doc})
+	}
+	dur := func(p *time.Duration, name, env string, def time.Duration, doc string) {
+		v := def
+		if e := getenv(env); e != "" {
+			d, err := time.ParseDuration(e)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s=%q: not a duration (e.g. 5s)", env, e))
+			}
+			v = d
+		}
+		fs.DurationVar(p, name, v, doc+" ($"+env+")")
+		vars = append(vars, envVar{env, name, def.String(), doc})
+	}
+	boolean := func(p *bool, name, env string, def bool, doc string) {
+		v := def
+		if e := getenv(env); e != "" {
+			b, err := strconv.ParseBool(e)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s=%q: not a boolean", env, e))
+			}
+			v = b
+		}
+		fs.BoolVar(p, name, v, doc+" ($"+env+")")
+		vars = append(vars, envVar{env, name, strconv.FormatBool(def), doc})
+	}
+
+	str(&c.Target, "target", "AUCTION_TARGET", "all", "components to run, comma-separated: "+strings.Join(targetNames(), ", "))
+	str(&c.HTTPAddr, "http-addr", "AUCTION_HTTP_ADDR", ":8080", "HTTP listen address of the gateway")
+	str(&c.Brokers, "kafka-brokers", "AUCTION_KAFKA_BROKERS", "", "Kafka bootstrap servers, comma-separated; empty runs an embedded broker")
+	num(&c.EmbeddedKafkaPort, "embedded-kafka-port", "AUCTION_EMBEDDED_KAFKA_PORT", 0, "port of the embedded broker on 127.0.0.1 (0: a free one)")
+	num(&c.Partitions, "partitions", "AUCTION_PARTITIONS", 6, "partitions of every auction topic (they are co-partitioned)")
+	num(&c.Replication, "replication", "AUCTION_REPLICATION", 1, "replication factor of the topics the platform creates, goka's table included")
+	dur(&c.GokaFlush, "goka-flush", "AUCTION_GOKA_FLUSH", 0, "goka producer flush interval (0: as soon as possible; goka's default is 100ms)")
+	str(&c.StateDir, "state-dir", "AUCTION_STATE_DIR", "", "folder for the processor's LevelDB table copy (empty: in memory)")
+	dur(&c.DeliveryTimeout, "delivery-timeout", "AUCTION_DELIVERY_TIMEOUT", 5*time.Second, "how long a write to Kafka may take before the request fails with 503")
+	str(&c.JWTKey, "jwt-key", "AUCTION_JWT_KEY", "", "HMAC key for tokens, at least 32 bytes (empty in embedded mode: a generated one)")
+	str(&c.JWTIssuer, "jwt-issuer", "AUCTION_JWT_ISSUER", "auction", "token issuer (iss)")
+	str(&c.JWTAudience, "jwt-audience", "AUCTION_JWT_AUDIENCE", "auction-api", "token audience (aud)")
+	dur(&c.TokenTTL, "token-ttl", "AUCTION_TOKEN_TTL", time.Hour, "lifetime of issued tokens")
+	boolean(&c.DemoUsers, "demo-users", "AUCTION_DEMO_USERS", true, "seed demo users and print how to use them")
+	str(&c.LogLevel, "log-level", "AUCTION_LOG_LEVEL", "info", "debug, info, warn or error")
+	str(&c.LogFormat, "log-format", "AUCTION_LOG_FORMAT", "text", "text or json")
+
+	if len(errs) > 0 {
+		return vars, fmt.Errorf("bad environment: %s", strings.Join(errs, "; "))
+	}
+	return vars, nil
+}
+
+func (c *config) embedded() bool { return c.Brokers == "" }
+
+func (c *config) brokers() []string {
+	var out []string
+	for _, b := range strings.Split(c.Brokers, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// targets parses -target into a set, refusing unknown names.
+func (c *config) targets() (map[string]bool, error) {
+	set := map[string]bool{}
+	for _, t := range strings.Split(c.Target, ",") {
+		t = strings.TrimSpace(t)
+		if t == "all" {
+			for _, n := range targetNames() {
+				set[n] = true
+			}
+			continue
+		}
+		if !knownTarget(t) {
+			return nil, fmt.Errorf("unknown target %q (known: all, %s)", t, strings.Join(targetNames(), ", "))
+		}
+		set[t] = true
+	}
+	return set, nil
+}
+
+// validate reports settings that cannot work together.
+func (c *config) validate() error {
+	if c.Partitions < 1 || c.Replication < 1 {
+		return fmt.Errorf("partitions and replication must be at least 1")
+	}
+	if !c.embedded() && c.JWTKey == "" {
+		if ts, err := c.targets(); err == nil && ts[targetGateway] {
+			return fmt.Errorf("AUCTION_JWT_KEY is required with an external Kafka: every gateway replica must share it")
+		}
+	}
+	return nil
+}
+
+// envTable renders the settings as the README's markdown table.
+func envTable(vars []envVar) string {
+	sort.Slice(vars, func(i, j int) bool { return vars[i].Name < vars[j].Name })
+	var b strings.Builder
+	b.WriteString("| variable | flag | default | what it sets |\n|---|---|---|---|\n")
+	for _, v := range vars {
+		def := v.Default
+		if def == "" {
+			def = "(empty)"
+		}
+		fmt.Fprintf(&b, "| `%s` | `-%s` | `%s` | %s |\n", v.Name, v.Flag, def, v.Doc)
+	}
+	return b.String()
+}

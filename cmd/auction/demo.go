@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/auctionflow/auction/services/auth"
+	"github.com/auctionflow/auction/services/users"
+)
+
+// demoPassword is every demo user's password. Demo users exist only where
+// AUCTION_DEMO_USERS is on (the default for a laptop); turn it off anywhere real.
+const demoPassword = "auction-demo"
+
+type demoUser struct {
+	users.User
+	Token string
+}
+
+func seedDemoUsers(ctx context.Context, dir users.Directory, tokens *auth.Tokens) ([]demoUser, error) {
+	people := []users.User{
+		{ID: "u-alice", Name: "Alice Archer", Email: "alice@example.com",
+			Address: users.Address{Line1: "1 Market St", City: "London", Postcode: "EC1A 1AA", Country: "GB"}},
+		{ID: "u-bob", Name: "Bob Baker", Email: "bob@example.com",
+			Address: users.Address{Line1: "2 Rue du Pont", City: "Paris", Postcode: "75001", Country: "FR"}},
+		{ID: "u-carol", Name: "Carol Chen", Email: "carol@example.com",
+			Address: users.Address{Line1: "3 Hauptstrasse", City: "Berlin", Postcode: "10115", Country: "DE"}},
+	}
+	hash, err := users.HashPassword(demoPassword)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]demoUser, 0, len(people))
+	for _, u := range people {
+		u.PasswordHash = hash
+		u.CreatedAt = time.Now().UTC()
+		if err := dir.Create(ctx, u); err != nil {
+			return nil, fmt.Errorf("seed demo user %s: %w", u.Email, err)
+		}
+		tok, err := tokens.Issue(u.ID, 24*time.Hour)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, demoUser{User: u, Token: tok})
+	}
+	return out, nil
+}
+
+func printDemoUsers(w io.Writer, addr string, demo []demoUser) {
+	host, port, _ := net.SplitHostPort(addr)
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	base := "http://" + net.JoinHostPort(host, port)
+	fmt.Fprintf(w, "\nAuction platform ready at %s\n\nDemo users (password %q):\n", base, demoPassword)
+	for _, u := range demo {
+		fmt.Fprintf(w, "  %-13s %-18s id %-8s token (24h): %s\n", u.Name, u.Email, u.ID, u.Token)
+	}
+	fmt.Fprintf(w, `
+Try it:
+  TOKEN=%s
+  curl -s -X POST %s/v1/items -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d '{"title":"Vintage camera","category":"cameras","currency":"EUR","startingPrice":5000,"durationSeconds":120}'
+  curl -s %s/v1/items/<itemId>
+
+`, demo[0].Token, base, base)
+}

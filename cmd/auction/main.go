@@ -1,0 +1,57 @@
+// Command auction is the platform in one binary. `auction run` starts the
+// components chosen with -target (default all: every component in one
+// process, on an embedded Kafka broker when no brokers are configured).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := dispatch(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "auction:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `auction — the event-driven auction platform
+
+usage:
+  auction run [flags]    start components (auction run -h lists the flags)
+  auction env            print the AUCTION_* settings as a markdown table
+`
+
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "run":
+		return run(ctx, args[1:], runEnv{getenv: getenv, stdout: stdout, stderr: stderr})
+	case "env":
+		var c config
+		vars, err := c.bind(flag.NewFlagSet("env", flag.ContinueOnError), func(string) string { return "" })
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, envTable(vars))
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lovoo/goka/storage"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/auctionflow/auction/functions/faas"
+	"github.com/auctionflow/auction/functions/placeitem"
+	"github.com/auctionflow/auction/internal/embedbroker"
+	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/services/auth"
+	"github.com/auctionflow/auction/services/gateway"
+	"github.com/auctionflow/auction/services/users"
+	"github.com/auctionflow/auction/streams/auction"
+)
+
+// Targets: what one process can run. "all" is every one of them.
+const (
+	targetGateway   = "gateway"   // HTTP API, edge functions, query views
+	targetProcessor = "processor" // the goka auction processor
+)
+
+func targetNames() []string { return []string{targetGateway, targetProcessor} }
+
+func knownTarget(t string) bool { return slices.Contains(targetNames(), t) }
+
+// runEnv is the outside world of `auction run`, passed in so tests can run
+// the whole platform in-process.
+type runEnv struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+	// listening, if set, receives the gateway's address once it accepts connections.
+	listening func(addr string)
+}
+
+func run(ctx context.Context, args []string, env runEnv) error {
+	var cfg config
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	if _, err := cfg.bind(fs, env.getenv); err != nil {
+		return err
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	targets, err := cfg.targets()
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(env.stderr, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+
+	brokers := cfg.brokers()
+	if cfg.embedded() {
+		b, err := embedbroker.Start(cfg.EmbeddedKafkaPort)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		brokers = b.Addrs()
+		log.Info("embedded Kafka broker started (in memory: it forgets everything on exit)", "addr", strings.Join(brokers, ","))
+	}
+	kcfg := kafkaio.Config{
+		Brokers: brokers, ClientID: "auction", Partitions: cfg.Partitions,
+		Replication: cfg.Replication, DeliveryTimeout: cfg.DeliveryTimeout,
+	}
+	if err := kafkaio.EnsureTopics(ctx, kcfg); err != nil {
+		return err
+	}
+
+	g, ctx := errgroup.WithContext(ctx)
+	if targets[targetProcessor] {
+		p, err := auction.New(auction.Config{
+			Kafka: kcfg, Flush: cfg.GokaFlush, Storage: processorStorage(cfg), Log: log,
+		})
+		if err != nil {
+			return err
+		}
+		g.Go(func() error {
+			return p.Run(ctx, func() { log.Info("auction processor ready") })
+		})
+	}
+	if targets[targetGateway] {
+		if err := startGateway(ctx, g, cfg, kcfg, log, env); err != nil {
+			return err
+		}
+	}
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) || errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	log.Info("stopped")
+	return err
+}
+
+// processorStorage is where the processor keeps its local table copy. The
+// embedded broker forgets everything on restart, and goka refuses a local
+// table that is ahead of its topic, so embedded mode keeps it in memory.
+func processorStorage(cfg config) storage.Builder {
+	if cfg.embedded() || cfg.StateDir == "" {
+		return storage.MemoryBuilder()
+	}
+	return storage.DefaultBuilder(filepath.Join(cfg.StateDir, "goka"))
+}
+
+func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, env runEnv) error {
+	key := []byte(cfg.JWTKey)
+	if cfg.JWTKey == "" {
+		key = auth.GenerateKey()
+	}
+	tokens, err := auth.NewTokens(auth.Config{Key: key, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.TokenTTL}, nil)
+	if err != nil {
+		return err
+	}
+	dir := users.NewMemory()
+	var demo []demoUser
+	if cfg.DemoUsers {
+		if demo, err = seedDemoUsers(ctx, dir, tokens); err != nil {
+			return err
+		}
+	}
+
+	kcfg.ClientID = "auction-gateway"
+	producer, err := kafkaio.NewProducer(kcfg, log)
+	if err != nil {
+		return err
+	}
+	view, err := auction.NewView(kcfg, log)
+	if err != nil {
+		producer.Close()
+		return err
+	}
+	g.Go(func() error { return view.Run(ctx) })
+
+	placeItem := faas.New(placeitem.Init(placeitem.Deps{Users: dir, Publisher: producer}),
+		faas.Options{Name: "placeitem", Timeout: cfg.DeliveryTimeout + time.Second})
+	gw := gateway.New(gateway.Deps{
+		Tokens: tokens, Users: dir, PlaceItem: placeItem, Auctions: view, Log: log,
+		Ready: []gateway.Check{
+			{Name: "kafka", Check: producer.Ping},
+			{Name: "auction-view", Check: func(context.Context) error {
+				if !view.Recovered() {
+					return errors.New("still recovering the auction table")
+				}
+				return nil
+			}},
+		},
+	})
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		producer.Close()
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{Handler: gw.Routes(), ReadHeaderTimeout: 5 * time.Second}
+	g.Go(func() error { return srv.Serve(ln) })
+	g.Go(func() error {
+		<-ctx.Done()
+		// Stop taking requests, let those in flight finish, then flush
+		// whatever they produced.
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := srv.Shutdown(shutdown)
+		producer.Close()
+		return err
+	})
+
+	addr := ln.Addr().String()
+	log.Info("gateway listening", "addr", addr)
+	if len(demo) > 0 {
+		printDemoUsers(env.stdout, addr, demo)
+	}
+	if env.listening != nil {
+		env.listening(addr)
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}

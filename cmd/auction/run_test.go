@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the platform to write while the
+// test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRunEmbedded starts the whole platform the way the README's run command
+// does (embedded broker, every target, demo users) and walks the spine: an
+// item posted over HTTP goes through the edge function into auction.items,
+// the processor stores it, and the gateway serves it from its view.
+func TestRunEmbedded(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	addrs := make(chan string, 1)
+	done := make(chan error, 1)
+	start := time.Now()
+	env := map[string]string{"AUCTION_HTTP_ADDR": "127.0.0.1:0", "AUCTION_PARTITIONS": "3"}
+	go func() {
+		done <- run(ctx, nil, runEnv{
+			getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
+			listening: func(a string) { addrs <- a },
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run returned %v after shutdown, want nil", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("run did not stop within 30 s of cancellation")
+		}
+		if t.Failed() {
+			t.Logf("stderr:\n%s", stderr.String())
+		}
+	})
+
+	var base string
+	select {
+	case a := <-addrs:
+		base = "http://" + a
+	case err := <-done:
+		t.Fatalf("run stopped early: %v\n%s", err, stderr.String())
+	case <-time.After(15 * time.Second):
+		t.Fatalf("gateway not listening within 15 s\n%s", stderr.String())
+	}
+	if code := get(t, base+"/healthz", nil); code != http.StatusOK {
+		t.Fatalf("GET /healthz: got %d, want 200", code)
+	}
+	t.Logf("healthy %s after start", time.Since(start).Round(time.Millisecond))
+
+	out := stdout.String()
+	for _, who := range []string{"alice@example.com", "bob@example.com", "carol@example.com", demoPassword} {
+		if !strings.Contains(out, who) {
+			t.Fatalf("stdout does not mention %q:\n%s", who, out)
+		}
+	}
+	m := regexp.MustCompile(`TOKEN=(\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("stdout prints no TOKEN= line:\n%s", out)
+	}
+	token := m[1]
+
+	body := `{"title":"Vintage camera","category":"cameras","currency":"EUR","startingPrice":5000,"durationSeconds":120}`
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/items", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var placed struct{ ItemID, Status string }
+	decode(t, resp, &placed)
+	if resp.StatusCode != http.StatusAccepted || placed.ItemID == "" || placed.Status != "pending" {
+		t.Fatalf("POST /v1/items: got %d %+v, want 202 with an item id, pending", resp.StatusCode, placed)
+	}
+	if loc := resp.Header.Get("Location"); loc != "/v1/items/"+placed.ItemID {
+		t.Fatalf("Location: got %q, want /v1/items/%s", loc, placed.ItemID)
+	}
+
+	posted := time.Now()
+	var item struct {
+		ItemID, SellerID, Title, Status string
+		StartingPrice                   int64
+	}
+	for {
+		if code := get(t, base+"/v1/items/"+placed.ItemID, &item); code == http.StatusOK {
+			break
+		}
+		if time.Since(posted) > time.Second {
+			t.Fatalf("item not readable within 1 s of its 202")
+		}
+		// Poll, do not sleep-and-hope: the loop is bounded by the deadline above.
+		<-time.After(10 * time.Millisecond)
+	}
+	t.Logf("item readable %s after its 202", time.Since(posted).Round(time.Millisecond))
+	if item.ItemID != placed.ItemID || item.SellerID != "u-alice" || item.Title != "Vintage camera" ||
+		item.Status != "open" || item.StartingPrice != 5000 {
+		t.Fatalf("GET item: got %+v, want alice's open camera at 5000", item)
+	}
+
+	if code := get(t, base+"/readyz", nil); code != http.StatusOK {
+		t.Fatalf("GET /readyz: got %d, want 200", code)
+	}
+}
+
+func get(t *testing.T, url string, v any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	if v != nil && resp.StatusCode == http.StatusOK {
+		decode(t, resp, v)
+	} else {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	return resp.StatusCode
+}
+
+func decode(t *testing.T, resp *http.Response, v any) {
+	t.Helper()
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("decode %s: %v", resp.Request.URL, err)
+	}
+}
+
+func TestRunRefusesBadConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"unknown target", nil, []string{"-target", "gateway,mailer"}, `unknown target "mailer"`},
+		{"bad number", map[string]string{"AUCTION_PARTITIONS": "six"}, nil, "AUCTION_PARTITIONS"},
+		{"bad duration", map[string]string{"AUCTION_DELIVERY_TIMEOUT": "5"}, nil, "AUCTION_DELIVERY_TIMEOUT"},
+		{"no key with external kafka", map[string]string{"AUCTION_KAFKA_BROKERS": "127.0.0.1:1"}, nil, "AUCTION_JWT_KEY"},
+		{"zero partitions", nil, []string{"-partitions", "0"}, "partitions"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr syncBuffer
+			err := run(context.Background(), tt.args, runEnv{
+				getenv: func(k string) string { return tt.env[k] }, stdout: io.Discard, stderr: &stderr,
+			})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got error %v, want one mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvTableListsEverySetting(t *testing.T) {
+	var out bytes.Buffer
+	if err := dispatch(context.Background(), []string{"env"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"AUCTION_HTTP_ADDR", "AUCTION_KAFKA_BROKERS", "AUCTION_TARGET", "AUCTION_GOKA_FLUSH", "AUCTION_JWT_KEY"} {
+		if !strings.Contains(out.String(), "`"+v+"`") {
+			t.Errorf("env table lacks %s:\n%s", v, out.String())
+		}
+	}
+}
+
+// TestReadmeConfigTable keeps the README's configuration table true.
+func TestReadmeConfigTable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c config
+	vars, err := c.bind(flag.NewFlagSet("x", flag.ContinueOnError), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := envTable(vars); !strings.Contains(string(readme), want) {
+		t.Fatalf("README.md's configuration table is stale; replace it with the output of `go run ./cmd/auction env`:\n%s", want)
+	}
+}

@@ -1,0 +1,224 @@
+// Package placeitem is the validate-item edge function: it checks a seller's
+// new item against the contract and the business rules, enriches it with the
+// seller's profile from the user directory, stamps ids and the event time,
+// and writes an item-placed event to auction.items. A refused item is written
+// to auction.rejected with every reason, and the caller gets the reasons.
+//
+// "In band but edge": stateless work, done before anything is in the log.
+package placeitem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/uuid"
+
+	"github.com/auctionflow/auction/functions/faas"
+	"github.com/auctionflow/auction/schemas"
+	"github.com/auctionflow/auction/services/users"
+)
+
+// Request is a seller's new item. SellerID comes from the caller's token.
+type Request struct {
+	SellerID        string
+	Title           string
+	Description     string
+	Category        string
+	Currency        string
+	StartingPrice   int64
+	ReservePrice    *int64
+	EndsAt          *time.Time
+	DurationSeconds int64
+}
+
+// Result is the item's id when it was accepted, or every reason it was not.
+type Result struct {
+	ItemID  string
+	EndsAt  time.Time
+	Reasons []schemas.FieldError
+}
+
+// Accepted reports whether the item was written to auction.items.
+func (r Result) Accepted() bool { return len(r.Reasons) == 0 }
+
+// Users is the part of the user directory this function reads.
+type Users interface {
+	Get(ctx context.Context, id string) (users.User, error)
+}
+
+// Publisher writes events and returns once the log acknowledged them.
+type Publisher interface {
+	PublishEvents(ctx context.Context, topic string, events ...event.Event) error
+}
+
+// Limits of an auction's duration.
+const (
+	MinDuration = 10 * time.Second
+	MaxDuration = 30 * 24 * time.Hour
+)
+
+// source is the CloudEvents source of the events this function writes.
+const source = schemas.Source + "/functions/placeitem"
+
+// Deps are what the function needs.
+type Deps struct {
+	Users     Users
+	Publisher Publisher
+	Now       func() time.Time
+}
+
+// Init returns the function's initialiser for the faas runtime.
+func Init(d Deps) faas.Init[Request, Result] {
+	return func(context.Context) (faas.Func[Request, Result], error) {
+		v, err := schemas.NewValidator()
+		if err != nil {
+			return nil, err
+		}
+		if d.Now == nil {
+			d.Now = time.Now
+		}
+		fn := &function{Deps: d, validator: v}
+		return fn.handle, nil
+	}
+}
+
+type function struct {
+	Deps
+	validator *schemas.Validator
+}
+
+func (f *function) handle(ctx context.Context, req Request) (Result, error) {
+	now := f.Now().UTC()
+	reasons := Validate(req, now)
+	seller, err := f.Users.Get(ctx, req.SellerID)
+	switch {
+	case errors.Is(err, users.ErrNotFound):
+		reasons = append(reasons, schemas.FieldError{Field: "/sellerId", Code: "unknown_user", Message: "the seller is not a registered user"})
+	case err != nil:
+		return Result{}, fmt.Errorf("look up seller %s: %w", req.SellerID, err)
+	}
+	if len(reasons) > 0 {
+		return f.reject(ctx, req, reasons, now)
+	}
+
+	item := Enrich(req, seller, now, uuid.Must(uuid.NewV7()).String())
+	e, err := schemas.NewEvent(schemas.TypeItemPlaced, schemas.Meta{
+		ID: item.ItemID, Source: source, Subject: item.ItemID, Time: now,
+	}, item)
+	if err != nil {
+		return Result{}, err
+	}
+	// The contract is checked on the way out too: a bug here must not put an
+	// event into the log that every consumer then has to dead-letter.
+	if err := f.validator.Validate(schemas.TypeItemPlaced, e.Data()); err != nil {
+		return Result{}, fmt.Errorf("placeitem built an invalid event: %w", err)
+	}
+	if err := f.Publisher.PublishEvents(ctx, schemas.TopicItems, e); err != nil {
+		return Result{}, fmt.Errorf("publish item %s: %w", item.ItemID, err)
+	}
+	return Result{ItemID: item.ItemID, EndsAt: item.EndsAt}, nil
+}
+
+func (f *function) reject(ctx context.Context, req Request, reasons []schemas.FieldError, now time.Time) (Result, error) {
+	rej := schemas.EventRejected{Kind: "item", UserID: req.SellerID, Reasons: reasons, RejectedAt: now}
+	id := uuid.Must(uuid.NewV7()).String()
+	e, err := schemas.NewEvent(schemas.TypeEventRejected, schemas.Meta{
+		ID: id, Source: source, Subject: id, Time: now,
+	}, rej)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := f.Publisher.PublishEvents(ctx, schemas.TopicRejected, e); err != nil {
+		return Result{}, fmt.Errorf("record rejected item: %w", err)
+	}
+	return Result{Reasons: reasons}, nil
+}
+
+// Validate applies the business rules to req and returns every violation.
+func Validate(req Request, now time.Time) []schemas.FieldError {
+	var errs []schemas.FieldError
+	add := func(field, code, msg string) {
+		errs = append(errs, schemas.FieldError{Field: field, Code: code, Message: msg})
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(req.Title)); n < 1 || n > 120 {
+		add("/title", "length", "title must be 1 to 120 characters")
+	}
+	if utf8.RuneCountInString(req.Description) > 4000 {
+		add("/description", "length", "description must be at most 4000 characters")
+	}
+	if !validCategory(req.Category) {
+		add("/category", "pattern", "category must be 1 to 40 lowercase letters, digits or '-'")
+	}
+	if !KnownCurrency(req.Currency) {
+		add("/currency", "currency", fmt.Sprintf("unknown currency %q (ISO 4217 code expected)", req.Currency))
+	}
+	if req.StartingPrice <= 0 {
+		add("/startingPrice", "minimum", "startingPrice must be a positive amount in minor units")
+	}
+	if req.ReservePrice != nil && *req.ReservePrice < req.StartingPrice {
+		add("/reservePrice", "minimum", "reservePrice must not be below startingPrice")
+	}
+	switch {
+	case req.EndsAt != nil && req.DurationSeconds != 0:
+		add("/endsAt", "exclusive", "give endsAt or durationSeconds, not both")
+	case req.EndsAt == nil && req.DurationSeconds == 0:
+		add("/endsAt", "required", "give endsAt or durationSeconds")
+	default:
+		d := time.Duration(req.DurationSeconds) * time.Second
+		if req.EndsAt != nil {
+			d = req.EndsAt.Sub(now)
+		}
+		if d < MinDuration || d > MaxDuration {
+			field := "/durationSeconds"
+			if req.EndsAt != nil {
+				field = "/endsAt"
+			}
+			add(field, "range", fmt.Sprintf("the auction must end between %s and %s from now", MinDuration, MaxDuration))
+		}
+	}
+	return errs
+}
+
+// Enrich builds the item-placed event data from a valid request.
+func Enrich(req Request, seller users.User, now time.Time, itemID string) schemas.ItemPlaced {
+	endsAt := now.Add(time.Duration(req.DurationSeconds) * time.Second)
+	if req.EndsAt != nil {
+		endsAt = req.EndsAt.UTC()
+	}
+	item := schemas.ItemPlaced{
+		ItemID:        itemID,
+		Seller:        schemas.Party{ID: seller.ID, Name: seller.Name, Location: seller.Location()},
+		Title:         strings.TrimSpace(req.Title),
+		Description:   req.Description,
+		Category:      req.Category,
+		StartingPrice: schemas.Money{Amount: req.StartingPrice, Currency: req.Currency},
+		MinIncrement:  schemas.Money{Amount: MinIncrement(req.StartingPrice), Currency: req.Currency},
+		EndsAt:        endsAt,
+		PlacedAt:      now,
+	}
+	if req.ReservePrice != nil {
+		item.ReservePrice = &schemas.Money{Amount: *req.ReservePrice, Currency: req.Currency}
+	}
+	return item
+}
+
+// MinIncrement is how much a bid must beat the highest by: 1 % of the
+// starting price, at least one minor unit.
+func MinIncrement(startingPrice int64) int64 { return max(1, startingPrice/100) }
+
+func validCategory(c string) bool {
+	if len(c) < 1 || len(c) > 40 {
+		return false
+	}
+	for _, r := range c {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}

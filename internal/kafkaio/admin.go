@@ -1,0 +1,66 @@
+package kafkaio
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/auctionflow/auction/schemas"
+)
+
+// EnsureTopics creates every catalog topic that does not exist yet, with the
+// configured partitions and replication. Existing topics are left alone, but
+// a co-partitioned topic with the wrong partition count is an error: goka
+// cannot join it, and silently carrying on would misplace keys.
+func EnsureTopics(ctx context.Context, cfg Config) error {
+	admin, err := kafka.NewAdminClient(cfg.configMap(nil))
+	if err != nil {
+		return fmt.Errorf("new kafka admin: %w", err)
+	}
+	defer admin.Close()
+
+	md, err := admin.GetMetadata(nil, true, 10000)
+	if err != nil {
+		return fmt.Errorf("kafka metadata: %w", err)
+	}
+	var specs []kafka.TopicSpecification
+	for _, t := range schemas.Catalog() {
+		if have, ok := md.Topics[t.Name]; ok && have.Error.Code() == kafka.ErrNoError {
+			if t.CoPartitioned && len(have.Partitions) != cfg.Partitions {
+				return fmt.Errorf("topic %s has %d partitions, want %d (co-partitioned topics must match)",
+					t.Name, len(have.Partitions), cfg.Partitions)
+			}
+			continue
+		}
+		specs = append(specs, kafka.TopicSpecification{
+			Topic:             t.Name,
+			NumPartitions:     cfg.Partitions,
+			ReplicationFactor: cfg.Replication,
+			Config:            topicConfig(t, cfg),
+		})
+	}
+	if len(specs) == 0 {
+		return nil
+	}
+	results, err := admin.CreateTopics(ctx, specs)
+	if err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	for _, r := range results {
+		if c := r.Error.Code(); c != kafka.ErrNoError && c != kafka.ErrTopicAlreadyExists {
+			return fmt.Errorf("create topic %s: %w", r.Topic, r.Error)
+		}
+	}
+	return nil
+}
+
+func topicConfig(t schemas.Topic, cfg Config) map[string]string {
+	c := map[string]string{"cleanup.policy": t.CleanupPolicy}
+	if cfg.Replication > 1 {
+		// With acks=all, a write then survives the loss of one replica.
+		c["min.insync.replicas"] = strconv.Itoa(min(2, cfg.Replication))
+	}
+	return c
+}

@@ -1,0 +1,44 @@
+package kafkaio
+
+import (
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+)
+
+// GokaConfig is the sarama configuration goka's processors, views and
+// emitters use. Every line departs from goka's defaults for a reason.
+func (c Config) GokaConfig(flush time.Duration) *sarama.Config {
+	sc := goka.DefaultConfig()
+	// Kafka 4.x refuses protocol versions before 2.1; the embedded broker
+	// misreads OffsetFetch answers newer than 2.3.
+	sc.Version = sarama.V2_1_0_0
+	if c.ClientID != "" {
+		sc.ClientID = c.ClientID
+	}
+	// goka starts a new group's input streams at the newest offset, which
+	// silently skips events written before the processor first joined.
+	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
+	// goka's default (WaitForLocal) can lose a decision on leader failover.
+	sc.Producer.RequiredAcks = sarama.WaitForAll
+	// goka's default flush of 100 ms makes every decision wait that long.
+	// Zero flushes as soon as possible; records still batch while a request
+	// is in flight.
+	sc.Producer.Flush.Frequency = flush
+	if flush == 0 {
+		sc.Producer.Flush.Bytes = 0
+	}
+	sc.Metadata.Retry.Backoff = 100 * time.Millisecond
+	return sc
+}
+
+// GokaTopicManager makes goka create its table topic with the cluster's
+// replication instead of its default of 2, and refuse a mismatched one.
+func (c Config) GokaTopicManager() *goka.TopicManagerConfig {
+	tm := goka.NewTopicManagerConfig()
+	tm.Table.Replication = c.Replication
+	tm.Stream.Replication = c.Replication
+	tm.CreateTopicTimeout = 30 * time.Second
+	return tm
+}

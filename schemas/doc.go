@@ -1,0 +1,14 @@
+// Package schemas holds the platform's contracts: the event types that flow
+// through Kafka, the topic catalog, the JSON Schema of every event, and the
+// CloudEvents envelope that carries them. Every component imports it; it
+// imports nothing of the project, so people writing consumers in other
+// languages can read the contracts here (and in jsonschema/) on their own.
+//
+// The flow it describes:
+//
+//	HTTP → edge functions → auction.items, auction.bids
+//	closer → auction.control (close-due)
+//	goka processor → auction.bid-results, auction.item-complete
+//	out-of-band functions → auction.notifications
+//	anything rejected → auction.rejected; anything undeliverable → auction.dead-letter
+package schemas

@@ -1,0 +1,219 @@
+package schemas
+
+import (
+	"fmt"
+	"time"
+)
+
+// Source is the CloudEvents source attribute of events the platform produces;
+// each producer appends its component name (e.g. "/auction/edge/items").
+const Source = "/auction"
+
+// Event types. The version suffix changes only on a breaking change of the
+// data's schema; a consumer switches on the whole string.
+const (
+	TypeItemPlaced       = "auction.item.placed.v1"
+	TypeBidPlaced        = "auction.bid.placed.v1"
+	TypeCloseDue         = "auction.item.close-due.v1"
+	TypeBidAccepted      = "auction.bid.accepted.v1"
+	TypeBidRejected      = "auction.bid.rejected.v1"
+	TypeItemCompleted    = "auction.item.completed.v1"
+	TypeNotificationSent = "auction.notification.sent.v1"
+	TypeEventRejected    = "auction.event.rejected.v1"
+)
+
+// Types lists every event type with a schema, in flow order.
+func Types() []string {
+	return []string{TypeItemPlaced, TypeBidPlaced, TypeCloseDue, TypeBidAccepted,
+		TypeBidRejected, TypeItemCompleted, TypeNotificationSent, TypeEventRejected}
+}
+
+// DataSchema is the dataschema attribute for an event type: the URI path of
+// its JSON Schema, also the file name under jsonschema/.
+func DataSchema(eventType string) string {
+	return "https://auctionflow.dev/schemas/" + eventType + ".json"
+}
+
+// Money is an amount in minor units (cents for EUR) of an ISO 4217 currency.
+// Integers, never floats: money must add up exactly.
+type Money struct {
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+func (m Money) String() string {
+	return fmt.Sprintf("%d %s", m.Amount, m.Currency)
+}
+
+// Party is a user as the edge enriched it from the user directory at the time
+// of the event: a snapshot, not a reference.
+type Party struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Location is a coarse cell derived from the address ("GB-LON"), enough
+	// for analytics and never the address itself.
+	Location string `json:"location,omitempty"`
+}
+
+// ItemPlaced: a seller put an item up for auction. Topic auction.items.
+type ItemPlaced struct {
+	ItemID        string    `json:"itemId"`
+	Seller        Party     `json:"seller"`
+	Title         string    `json:"title"`
+	Description   string    `json:"description,omitempty"`
+	Category      string    `json:"category"`
+	StartingPrice Money     `json:"startingPrice"`
+	ReservePrice  *Money    `json:"reservePrice,omitempty"`
+	MinIncrement  Money     `json:"minIncrement"`
+	EndsAt        time.Time `json:"endsAt"`
+	PlacedAt      time.Time `json:"placedAt"`
+}
+
+// BidPlaced: a bidder offered an amount for an item. PlacedAt is the event
+// time, stamped at the edge; the processor judges lateness by it, not by when
+// the bid happens to arrive. Topic auction.bids.
+type BidPlaced struct {
+	BidID    string    `json:"bidId"`
+	ItemID   string    `json:"itemId"`
+	Bidder   Party     `json:"bidder"`
+	Amount   Money     `json:"amount"`
+	PlacedAt time.Time `json:"placedAt"`
+}
+
+// CloseDue tells the processor an auction's closing time has come
+// (EndsAt plus the grace period for late-arriving bids). Delivering it twice
+// is harmless. Topic auction.control.
+type CloseDue struct {
+	ItemID  string    `json:"itemId"`
+	EndsAt  time.Time `json:"endsAt"`
+	CloseAt time.Time `json:"closeAt"`
+}
+
+// BidAccepted: the processor made this bid the highest. Topic auction.bid-results.
+type BidAccepted struct {
+	BidID     string    `json:"bidId"`
+	ItemID    string    `json:"itemId"`
+	BidderID  string    `json:"bidderId"`
+	Amount    Money     `json:"amount"`
+	PlacedAt  time.Time `json:"placedAt"`
+	DecidedAt time.Time `json:"decidedAt"`
+	BidCount  int       `json:"bidCount"`
+}
+
+// RejectReason says why a bid lost before it could win.
+type RejectReason string
+
+const (
+	ReasonUnknownItem      RejectReason = "unknown_item"
+	ReasonAuctionClosed    RejectReason = "auction_closed"
+	ReasonTooLate          RejectReason = "too_late"
+	ReasonOwnItem          RejectReason = "own_item"
+	ReasonCurrencyMismatch RejectReason = "currency_mismatch"
+	ReasonBelowStart       RejectReason = "below_starting_price"
+	ReasonBelowIncrement   RejectReason = "below_minimum_increment"
+)
+
+// RejectReasons lists every reason code, as the JSON Schema enumerates them.
+func RejectReasons() []RejectReason {
+	return []RejectReason{ReasonUnknownItem, ReasonAuctionClosed, ReasonTooLate,
+		ReasonOwnItem, ReasonCurrencyMismatch, ReasonBelowStart, ReasonBelowIncrement}
+}
+
+// BidRejected: the processor refused a bid. A rejection is an event, not an
+// error. Topic auction.bid-results.
+type BidRejected struct {
+	BidID     string       `json:"bidId"`
+	ItemID    string       `json:"itemId"`
+	BidderID  string       `json:"bidderId"`
+	Amount    Money        `json:"amount"`
+	Reason    RejectReason `json:"reason"`
+	Detail    string       `json:"detail,omitempty"`
+	PlacedAt  time.Time    `json:"placedAt"`
+	DecidedAt time.Time    `json:"decidedAt"`
+}
+
+// ItemCompleted: an auction closed. Exactly one per item. Topic
+// auction.item-complete.
+type ItemCompleted struct {
+	ItemID     string    `json:"itemId"`
+	SellerID   string    `json:"sellerId"`
+	Title      string    `json:"title"`
+	Category   string    `json:"category"`
+	Sold       bool      `json:"sold"`
+	WinnerID   string    `json:"winnerId,omitempty"`
+	Price      *Money    `json:"price,omitempty"`
+	ReserveMet bool      `json:"reserveMet"`
+	BidCount   int       `json:"bidCount"`
+	Bidders    []string  `json:"bidders"`
+	EndsAt     time.Time `json:"endsAt"`
+	ClosedAt   time.Time `json:"closedAt"`
+}
+
+// NotificationKind is what a notification tells its user.
+type NotificationKind string
+
+const (
+	NotifyWon    NotificationKind = "won"
+	NotifyLost   NotificationKind = "lost"
+	NotifySold   NotificationKind = "sold"
+	NotifyUnsold NotificationKind = "unsold"
+	NotifyOutbid NotificationKind = "outbid"
+)
+
+// NotificationSent: a user was told about an auction. Topic
+// auction.notifications.
+type NotificationSent struct {
+	NotificationID string           `json:"notificationId"`
+	UserID         string           `json:"userId"`
+	ItemID         string           `json:"itemId"`
+	Kind           NotificationKind `json:"kind"`
+	Channels       []string         `json:"channels"`
+	Message        string           `json:"message"`
+	SentAt         time.Time        `json:"sentAt"`
+}
+
+// FieldError is one reason a request or event was refused.
+type FieldError struct {
+	// Field is a JSON pointer into the refused payload ("" for the whole).
+	Field   string `json:"field"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// EventRejected records what the edge refused and why, so a refusal is a
+// fact in the log like everything else. Topic auction.rejected.
+type EventRejected struct {
+	// Kind is what was refused: "item" or "bid".
+	Kind       string       `json:"kind"`
+	SubjectID  string       `json:"subjectId,omitempty"`
+	UserID     string       `json:"userId,omitempty"`
+	Reasons    []FieldError `json:"reasons"`
+	RejectedAt time.Time    `json:"rejectedAt"`
+}
+
+// Dead-letter headers. A record on auction.dead-letter keeps the original
+// key, value and headers, and adds these so an operator can find its origin
+// and replay it.
+const (
+	HeaderDLQTopic     = "dlq-origin-topic"
+	HeaderDLQPartition = "dlq-origin-partition"
+	HeaderDLQOffset    = "dlq-origin-offset"
+	HeaderDLQError     = "dlq-error"
+	HeaderDLQAttempts  = "dlq-attempts"
+	HeaderDLQConsumer  = "dlq-consumer"
+	HeaderDLQTime      = "dlq-time"
+)
+
+// DeadLetter describes why a record was dead-lettered and where it came from.
+// It travels as headers (see HeaderDLQ*), not as a payload, so the original
+// bytes stay untouched.
+type DeadLetter struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Error     string
+	Attempts  int
+	// Consumer names the component that gave up (a goka group or function).
+	Consumer string
+	At       time.Time
+}

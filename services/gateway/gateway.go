@@ -1,0 +1,152 @@
+// Package gateway is the platform's HTTP API (the "API gateway"): a chi
+// router that authenticates callers, decodes requests, invokes the edge
+// functions synchronously and answers from the processor's views. It holds
+// no auction state of its own.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/auctionflow/auction/functions/placeitem"
+	"github.com/auctionflow/auction/services/auth"
+	"github.com/auctionflow/auction/services/users"
+	"github.com/auctionflow/auction/streams/auction"
+)
+
+// Invoker runs a function synchronously (a faas.Function).
+type Invoker[In, Out any] interface {
+	Invoke(ctx context.Context, in In) (Out, error)
+}
+
+// Auctions reads auction state (an auction.View).
+type Auctions interface {
+	Get(itemID string) (*auction.State, error)
+}
+
+// Check is a named readiness check.
+type Check struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Deps are the gateway's collaborators.
+type Deps struct {
+	Tokens    *auth.Tokens
+	Users     users.Directory
+	PlaceItem Invoker[placeitem.Request, placeitem.Result]
+	Auctions  Auctions
+	Ready     []Check
+	Log       *slog.Logger
+}
+
+// Gateway serves the API.
+type Gateway struct {
+	Deps
+}
+
+// New returns the gateway; Routes is its handler.
+func New(d Deps) *Gateway { return &Gateway{Deps: d} }
+
+// Routes is the API as a readable tree.
+func (g *Gateway) Routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, middleware.RealIP, middleware.Recoverer)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, http.StatusNotFound, "not-found", "no such resource")
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, http.StatusMethodNotAllowed, "method-not-allowed", r.Method+" is not allowed here")
+	})
+
+	r.Get("/healthz", g.healthz)
+	r.Get("/readyz", g.readyz)
+	r.Route("/v1", func(r chi.Router) {
+		r.Post("/auth/token", g.issueToken)
+		r.Get("/items/{itemId}", g.getItem)
+		r.Group(func(r chi.Router) {
+			r.Use(g.Tokens.Require(g.unauthorized))
+			r.Post("/items", g.placeItem)
+		})
+	})
+	return r
+}
+
+func (g *Gateway) unauthorized(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="auction"`)
+	writeProblem(w, r, http.StatusUnauthorized, "unauthorized", err.Error())
+}
+
+func (g *Gateway) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz runs every check with a short deadline: ready means the broker and
+// the stores answer now.
+func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status := map[string]string{}
+	ok := true
+	for _, c := range g.Ready {
+		if err := c.Check(ctx); err != nil {
+			status[c.Name] = err.Error()
+			ok = false
+			continue
+		}
+		status[c.Name] = "ok"
+	}
+	if !ok {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": status})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "checks": status})
+}
+
+type tokenRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type tokenResponse struct {
+	AccessToken string `json:"accessToken"`
+	TokenType   string `json:"tokenType"`
+	ExpiresIn   int    `json:"expiresIn"`
+}
+
+func (g *Gateway) issueToken(w http.ResponseWriter, r *http.Request) {
+	var req tokenRequest
+	if !decodeJSON(w, r, maxBody, &req) {
+		return
+	}
+	u, err := g.Users.ByEmail(r.Context(), req.Email)
+	if err == nil {
+		err = users.CheckPassword(u, req.Password)
+	}
+	switch {
+	case errors.Is(err, users.ErrNotFound), errors.Is(err, users.ErrBadPassword):
+		g.unauthorized(w, r, users.ErrBadPassword)
+		return
+	case err != nil:
+		g.internal(w, r, err)
+		return
+	}
+	tok, err := g.Tokens.Issue(u.ID, 0)
+	if err != nil {
+		g.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(g.Tokens.TTL().Seconds())})
+}
+
+// internal answers 500 without leaking the cause, and logs it.
+func (g *Gateway) internal(w http.ResponseWriter, r *http.Request, err error) {
+	g.Log.Error("request failed", "path", r.URL.Path, "request_id", middleware.GetReqID(r.Context()), "err", err)
+	writeProblem(w, r, http.StatusInternalServerError, "internal", "something went wrong on our side; it was logged")
+}

@@ -1,0 +1,201 @@
+package auction
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/codec"
+	"github.com/lovoo/goka/storage"
+
+	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/schemas"
+	"github.com/auctionflow/auction/schemas/cekafka"
+)
+
+// Group is the processor group; its table topic is schemas.TopicAuctionTable.
+const Group goka.Group = schemas.GroupAuction
+
+// source is the CloudEvents source of what the processor emits.
+const source = schemas.Source + "/streams/auction"
+
+// Config wires a processor instance.
+type Config struct {
+	Kafka kafkaio.Config
+	// Flush is the producer's flush interval (see kafkaio.Config.GokaConfig).
+	Flush time.Duration
+	// Storage keeps the local copy of the table: in memory for the embedded
+	// broker (which forgets everything on restart, so a disk copy would be
+	// ahead of its topic), LevelDB in a folder of its own per instance otherwise.
+	Storage storage.Builder
+	Log     *slog.Logger
+	// Now is the processor's clock; tests pass a fixed one.
+	Now func() time.Time
+}
+
+// Graph is the processor's goka group graph. Inputs are read as raw bytes:
+// a record goka cannot decode would stop the processor, so decoding happens
+// in the callback, where a bad record can be dead-lettered instead.
+func (p *Processor) Graph() *goka.GroupGraph {
+	raw := new(codec.Bytes)
+	return goka.DefineGroup(Group,
+		goka.Input(goka.Stream(schemas.TopicItems), raw, p.process),
+		goka.Input(goka.Stream(schemas.TopicBids), raw, p.process),
+		goka.Input(goka.Stream(schemas.TopicControl), raw, p.process),
+		goka.Persist(stateCodec{}),
+		goka.Output(goka.Stream(schemas.TopicBidResults), raw),
+		goka.Output(goka.Stream(schemas.TopicItemComplete), raw),
+		goka.Output(goka.Stream(schemas.TopicDeadLetter), raw),
+	)
+}
+
+// Processor runs the auction group.
+type Processor struct {
+	cfg       Config
+	validator *schemas.Validator
+}
+
+// New builds a processor; Run starts it.
+func New(cfg Config) (*Processor, error) {
+	v, err := schemas.NewValidator()
+	if err != nil {
+		return nil, fmt.Errorf("auction processor: %w", err)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Storage == nil {
+		cfg.Storage = storage.MemoryBuilder()
+	}
+	return &Processor{cfg: cfg, validator: v}, nil
+}
+
+// Options are the goka options of a processor on a real or embedded broker.
+func (p *Processor) Options() []goka.ProcessorOption {
+	sc := p.cfg.Kafka.GokaConfig(p.cfg.Flush)
+	return []goka.ProcessorOption{
+		goka.WithStorageBuilder(p.cfg.Storage),
+		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(sc)),
+		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
+		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(sc)),
+		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, p.cfg.Kafka.GokaTopicManager())),
+		goka.WithLogger(kafkaio.GokaLogger(p.cfg.Log.With("goka", string(Group)))),
+		goka.WithClientID(p.cfg.Kafka.ClientID),
+	}
+}
+
+// Run processes until ctx ends or goka fails.
+func (p *Processor) Run(ctx context.Context, ready func()) error {
+	gp, err := goka.NewProcessor(p.cfg.Kafka.Brokers, p.Graph(), p.Options()...)
+	if err != nil {
+		return fmt.Errorf("new auction processor: %w", err)
+	}
+	if ready != nil {
+		go func() {
+			if gp.WaitForReadyContext(ctx) == nil {
+				ready()
+			}
+		}()
+	}
+	if err := gp.Run(ctx); err != nil {
+		return fmt.Errorf("auction processor: %w", err)
+	}
+	return nil
+}
+
+func (p *Processor) process(ctx goka.Context, msg any) {
+	raw, _ := msg.([]byte)
+	m := cekafka.Message{Key: []byte(ctx.Key()), Value: raw, Headers: fromGokaHeaders(ctx.Headers())}
+	in, err := p.decode(m)
+	if err != nil {
+		p.deadLetter(ctx, m, err)
+		return
+	}
+	var s State
+	if cur, ok := ctx.Value().(*State); ok && cur != nil {
+		s = *cur
+	}
+	next, outs := Decide(s, in, p.cfg.Now())
+	for _, o := range outs {
+		if err := p.emit(ctx, in.EventID, o); err != nil {
+			// An output we built ourselves failed to encode: a bug, not bad input.
+			ctx.Fail(err)
+		}
+	}
+	if next.Version != s.Version {
+		ctx.SetValue(&next)
+	}
+}
+
+// decode turns a record into an Input, or says why it cannot.
+func (p *Processor) decode(m cekafka.Message) (Input, error) {
+	e, err := cekafka.Decode(m)
+	if err != nil {
+		return Input{}, err
+	}
+	if err := p.validator.Validate(e.Type(), e.Data()); err != nil {
+		return Input{}, fmt.Errorf("event %s: %w", e.ID(), err)
+	}
+	in := Input{EventID: e.ID()}
+	switch e.Type() {
+	case schemas.TypeItemPlaced:
+		item, err := schemas.Data[schemas.ItemPlaced](e, schemas.TypeItemPlaced)
+		if err != nil {
+			return Input{}, err
+		}
+		if item.ItemID != string(m.Key) {
+			return Input{}, fmt.Errorf("event %s: item %q under key %q", e.ID(), item.ItemID, m.Key)
+		}
+		in.Item = &item
+	default:
+		return Input{}, fmt.Errorf("event %s: type %q is not an input of the auction processor", e.ID(), e.Type())
+	}
+	return in, nil
+}
+
+func (p *Processor) emit(ctx goka.Context, cause string, o Output) error {
+	e, err := schemas.NewEvent(o.Type, schemas.Meta{
+		ID: o.ID, Source: source, Subject: ctx.Key(), Time: p.cfg.Now(), CausationID: cause,
+	}, o.Data)
+	if err != nil {
+		return err
+	}
+	m, err := cekafka.Encode(e)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", o.Type, err)
+	}
+	ctx.Emit(goka.Stream(o.Topic), ctx.Key(), m.Value, goka.WithCtxEmitHeaders(toGokaHeaders(m.Headers)))
+	return nil
+}
+
+// deadLetter moves a record the processor cannot read out of the way: the
+// partition goes on, and the record waits on auction.dead-letter with its
+// origin for someone to look at.
+func (p *Processor) deadLetter(ctx goka.Context, m cekafka.Message, cause error) {
+	p.cfg.Log.Warn("dead-lettering record", "topic", ctx.Topic(), "partition", ctx.Partition(),
+		"offset", ctx.Offset(), "err", cause)
+	rec := kafkaio.DeadLetter(m, schemas.DeadLetter{
+		Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(),
+		Error: cause.Error(), Attempts: 1, Consumer: string(Group), At: p.cfg.Now(),
+	})
+	ctx.Emit(goka.Stream(rec.Topic), ctx.Key(), rec.Value, goka.WithCtxEmitHeaders(toGokaHeaders(rec.Headers)))
+}
+
+func fromGokaHeaders(h goka.Headers) []cekafka.Header {
+	out := make([]cekafka.Header, 0, len(h))
+	for k, v := range h {
+		out = append(out, cekafka.Header{Key: k, Value: v})
+	}
+	return out
+}
+
+func toGokaHeaders(hs []cekafka.Header) goka.Headers {
+	h := make(goka.Headers, len(hs))
+	for _, x := range hs {
+		h[x.Key] = x.Value
+	}
+	return h
+}
+
