@@ -198,4 +198,3 @@ func toGokaHeaders(hs []cekafka.Header) goka.Headers {
 	}
 	return h
 }
-
