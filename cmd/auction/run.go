@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/auctionflow/auction/functions/faas"
+	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/functions/placeitem"
 	"github.com/auctionflow/auction/internal/embedbroker"
 	"github.com/auctionflow/auction/internal/kafkaio"
@@ -153,8 +154,10 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 
 	placeItem := faas.New(placeitem.Init(placeitem.Deps{Users: dir, Publisher: producer}),
 		faas.Options{Name: "placeitem", Timeout: cfg.DeliveryTimeout + time.Second})
+	placeBid := faas.New(placebid.Init(placebid.Deps{Users: dir, Items: itemsOf(view), Publisher: producer}),
+		faas.Options{Name: "placebid", Timeout: cfg.DeliveryTimeout + time.Second})
 	gw := gateway.New(gateway.Deps{
-		Tokens: tokens, Users: dir, PlaceItem: placeItem, Auctions: view, Log: log,
+		Tokens: tokens, Users: dir, PlaceItem: placeItem, PlaceBid: placeBid, Auctions: view, Log: log,
 		Ready: []gateway.Check{
 			{Name: "kafka", Check: producer.Ping},
 			{Name: "auction-view", Check: func(context.Context) error {
@@ -193,6 +196,20 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 		env.listening(addr)
 	}
 	return nil
+}
+
+// itemsOf lets the validate-bid function look items up in the processor's view.
+func itemsOf(view *auction.View) placebid.Items {
+	return placebid.ItemsFunc(func(_ context.Context, id string) (placebid.Item, bool, error) {
+		s, err := view.Get(id)
+		if err != nil || s == nil || s.Item == nil {
+			return placebid.Item{}, false, err
+		}
+		return placebid.Item{
+			SellerID: s.Item.Seller.ID, Currency: s.Item.StartingPrice.Currency,
+			EndsAt: s.Item.EndsAt, Closed: s.Status == auction.StatusClosed,
+		}, true, nil
+	})
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {

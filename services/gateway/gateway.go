@@ -14,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/functions/placeitem"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/services/users"
@@ -41,6 +42,7 @@ type Deps struct {
 	Tokens    *auth.Tokens
 	Users     users.Directory
 	PlaceItem Invoker[placeitem.Request, placeitem.Result]
+	PlaceBid  Invoker[placebid.Request, placebid.Result]
 	Auctions  Auctions
 	Ready     []Check
 	Log       *slog.Logger
@@ -49,10 +51,16 @@ type Deps struct {
 // Gateway serves the API.
 type Gateway struct {
 	Deps
+	idem *idempotency
 }
 
+// idempotencyTTL is how long an Idempotency-Key's answer is kept.
+const idempotencyTTL = 24 * time.Hour
+
 // New returns the gateway; Routes is its handler.
-func New(d Deps) *Gateway { return &Gateway{Deps: d} }
+func New(d Deps) *Gateway {
+	return &Gateway{Deps: d, idem: newIdempotency(idempotencyTTL, time.Now)}
+}
 
 // Routes is the API as a readable tree.
 func (g *Gateway) Routes() http.Handler {
@@ -68,11 +76,13 @@ func (g *Gateway) Routes() http.Handler {
 	r.Get("/healthz", g.healthz)
 	r.Get("/readyz", g.readyz)
 	r.Route("/v1", func(r chi.Router) {
+		r.Post("/users", g.register)
 		r.Post("/auth/token", g.issueToken)
 		r.Get("/items/{itemId}", g.getItem)
 		r.Group(func(r chi.Router) {
 			r.Use(g.Tokens.Require(g.unauthorized))
 			r.Post("/items", g.placeItem)
+			r.Post("/items/{itemId}/bids", g.placeBid)
 		})
 	})
 	return r

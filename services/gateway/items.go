@@ -83,6 +83,13 @@ type itemResponse struct {
 	Status        string    `json:"status"`
 	HighestBid    *bidView  `json:"highestBid"`
 	BidCount      int       `json:"bidCount"`
+	Result        *result   `json:"result,omitempty"`
+}
+
+type result struct {
+	Sold     bool   `json:"sold"`
+	WinnerID string `json:"winnerId,omitempty"`
+	Price    *int64 `json:"price,omitempty"`
 }
 
 type bidView struct {
@@ -111,10 +118,21 @@ func itemView(s *auction.State) itemResponse {
 	if s.Status == auction.StatusClosed {
 		status = "closed"
 	}
-	return itemResponse{
+	r := itemResponse{
 		ItemID: it.ItemID, SellerID: it.Seller.ID, Title: it.Title, Description: it.Description,
 		Category: it.Category, Currency: it.StartingPrice.Currency, StartingPrice: it.StartingPrice.Amount,
-		MinIncrement: it.MinIncrement.Amount, ReserveMet: it.ReservePrice == nil, EndsAt: it.EndsAt,
-		Status: status,
+		MinIncrement: it.MinIncrement.Amount, EndsAt: it.EndsAt, Status: status, BidCount: s.BidCount,
+		// Whether the reserve is met is public; the reserve itself never is.
+		ReserveMet: it.ReservePrice == nil || (s.Highest != nil && s.Highest.Amount.Amount >= it.ReservePrice.Amount),
 	}
+	if h := s.Highest; h != nil {
+		r.HighestBid = &bidView{Amount: h.Amount.Amount, BidderID: h.BidderID, At: h.PlacedAt}
+	}
+	if res := s.Result; res != nil {
+		r.Result = &result{Sold: res.Sold, WinnerID: res.WinnerID}
+		if res.Price != nil {
+			r.Result.Price = &res.Price.Amount
+		}
+	}
+	return r
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
@@ -108,7 +110,7 @@ func (p *Processor) Run(ctx context.Context, ready func()) error {
 func (p *Processor) process(ctx goka.Context, msg any) {
 	raw, _ := msg.([]byte)
 	m := cekafka.Message{Key: []byte(ctx.Key()), Value: raw, Headers: fromGokaHeaders(ctx.Headers())}
-	in, err := p.decode(m)
+	in, err := p.decode(string(ctx.Topic()), m)
 	if err != nil {
 		p.deadLetter(ctx, m, err)
 		return
@@ -130,29 +132,56 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 }
 
 // decode turns a record into an Input, or says why it cannot.
-func (p *Processor) decode(m cekafka.Message) (Input, error) {
+func (p *Processor) decode(topic string, m cekafka.Message) (Input, error) {
 	e, err := cekafka.Decode(m)
 	if err != nil {
 		return Input{}, err
+	}
+	// Each topic carries the event types the catalog gives it, and no others.
+	if t, ok := schemas.LookupTopic(topic); !ok || !slices.Contains(t.EventTypes, e.Type()) {
+		return Input{}, fmt.Errorf("event %s: type %q does not belong on %s", e.ID(), e.Type(), topic)
 	}
 	if err := p.validator.Validate(e.Type(), e.Data()); err != nil {
 		return Input{}, fmt.Errorf("event %s: %w", e.ID(), err)
 	}
 	in := Input{EventID: e.ID()}
+	var itemID string
 	switch e.Type() {
 	case schemas.TypeItemPlaced:
-		item, err := schemas.Data[schemas.ItemPlaced](e, schemas.TypeItemPlaced)
-		if err != nil {
-			return Input{}, err
+		in.Item, err = data[schemas.ItemPlaced](e)
+		if in.Item != nil {
+			itemID = in.Item.ItemID
 		}
-		if item.ItemID != string(m.Key) {
-			return Input{}, fmt.Errorf("event %s: item %q under key %q", e.ID(), item.ItemID, m.Key)
+	case schemas.TypeBidPlaced:
+		in.Bid, err = data[schemas.BidPlaced](e)
+		if in.Bid != nil {
+			itemID = in.Bid.ItemID
 		}
-		in.Item = &item
+	case schemas.TypeCloseDue:
+		in.Close, err = data[schemas.CloseDue](e)
+		if in.Close != nil {
+			itemID = in.Close.ItemID
+		}
 	default:
 		return Input{}, fmt.Errorf("event %s: type %q is not an input of the auction processor", e.ID(), e.Type())
 	}
+	if err != nil {
+		return Input{}, err
+	}
+	// The key decides the partition and so the state the event meets; an
+	// event about another item under this key would corrupt that state.
+	if itemID != string(m.Key) {
+		return Input{}, fmt.Errorf("event %s: item %q under key %q", e.ID(), itemID, m.Key)
+	}
 	return in, nil
+}
+
+func data[T any](e event.Event) (*T, error) {
+	v, err := schemas.Data[T](e, e.Type())
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 func (p *Processor) emit(ctx goka.Context, cause string, o Output) error {

@@ -22,8 +22,29 @@ const (
 type State struct {
 	Status Status              `json:"status"`
 	Item   *schemas.ItemPlaced `json:"item,omitempty"`
+	// Highest is the winning bid so far.
+	Highest *Bid `json:"highest,omitempty"`
+	// BidCount counts accepted bids.
+	BidCount int `json:"bidCount,omitempty"`
+	// Bidders lists everyone with an accepted bid, in order of first bid.
+	Bidders []string `json:"bidders,omitempty"`
+	// Verdicts holds every decided bid id: "accepted" or the reject reason.
+	// It makes a redelivered bid a no-op and answers "what became of my bid".
+	Verdicts map[string]string `json:"verdicts,omitempty"`
+	// Pending holds bids that arrived before their item, in arrival order.
+	Pending []schemas.BidPlaced `json:"pending,omitempty"`
+	// Result is set when the auction closed.
+	Result *schemas.ItemCompleted `json:"result,omitempty"`
 	// Version counts the events applied, so a reader can tell two states apart.
 	Version int64 `json:"version"`
+}
+
+// Bid is an accepted bid as the state keeps it.
+type Bid struct {
+	BidID    string        `json:"bidId"`
+	BidderID string        `json:"bidderId"`
+	Amount   schemas.Money `json:"amount"`
+	PlacedAt time.Time     `json:"placedAt"`
 }
 
 // stateCodec is the group table's codec: JSON, so the table topic is
@@ -44,40 +65,4 @@ func (stateCodec) Decode(b []byte) (any, error) {
 		return nil, fmt.Errorf("auction table: %w", err)
 	}
 	return &s, nil
-}
-
-// Input is one event the processor reacts to; exactly one field is set.
-type Input struct {
-	// EventID is the CloudEvent id, the cause of whatever Decide emits.
-	EventID string
-	Item    *schemas.ItemPlaced
-}
-
-// Output is an event Decide asks to emit.
-type Output struct {
-	Topic string
-	Type  string
-	ID    string
-	Data  any
-}
-
-// Decide applies in to s at time now and returns the new state and the
-// events to emit. It is pure: no I/O, no clock, no goka.
-func Decide(s State, in Input, now time.Time) (State, []Output) {
-	switch {
-	case in.Item != nil:
-		return placeItem(s, *in.Item)
-	}
-	return s, nil
-}
-
-func placeItem(s State, item schemas.ItemPlaced) (State, []Output) {
-	if s.Item != nil {
-		// The same item delivered twice (a producer retry, a replay) is applied once.
-		return s, nil
-	}
-	s.Item = &item
-	s.Status = StatusOpen
-	s.Version++
-	return s, nil
 }

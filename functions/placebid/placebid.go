@@ -1,0 +1,199 @@
+// Package placebid is the validate-bid edge function: it checks a bid
+// against the contract and what the edge can know (the item exists and is
+// open, the amount is positive, the bidder is not the seller), enriches it
+// with the bidder's profile, stamps the bid id and the event time, and writes
+// a bid-placed event to auction.bids.
+//
+// The edge does not decide bids: whether an amount beats the highest bid is
+// the processor's call, made in order, per item. The edge only refuses what
+// is plainly wrong, and records each refusal on auction.rejected.
+package placebid
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/uuid"
+
+	"github.com/auctionflow/auction/functions/faas"
+	"github.com/auctionflow/auction/schemas"
+	"github.com/auctionflow/auction/services/users"
+)
+
+// Request is one bid. BidderID comes from the caller's token. BidID is set
+// by the caller when the bid must keep its id across retries (see
+// IdempotentID); otherwise a new one is made.
+type Request struct {
+	BidderID string
+	ItemID   string
+	Amount   int64
+	BidID    string
+}
+
+// Result is the bid id when the bid was written, or every reason it was not.
+type Result struct {
+	BidID   string
+	Reasons []schemas.FieldError
+}
+
+// Accepted reports whether the bid was written to auction.bids.
+func (r Result) Accepted() bool { return len(r.Reasons) == 0 }
+
+// Item is what the edge knows of an item: enough to refuse the plainly wrong.
+type Item struct {
+	SellerID string
+	Currency string
+	EndsAt   time.Time
+	Closed   bool
+}
+
+// Items looks items up; ok is false for an item nobody placed (yet).
+type Items interface {
+	Item(ctx context.Context, itemID string) (item Item, ok bool, err error)
+}
+
+// Users is the part of the user directory this function reads.
+type Users interface {
+	Get(ctx context.Context, id string) (users.User, error)
+}
+
+// Publisher writes events and returns once the log acknowledged them.
+type Publisher interface {
+	PublishEvents(ctx context.Context, topic string, events ...event.Event) error
+}
+
+// Deps are what the function needs.
+type Deps struct {
+	Users     Users
+	Items     Items
+	Publisher Publisher
+	Now       func() time.Time
+}
+
+const source = schemas.Source + "/functions/placebid"
+
+// idNamespace scopes idempotent bid ids (a fixed, random UUID).
+var idNamespace = uuid.MustParse("7c1f4a52-3a8e-4f0e-9a53-6f1d2b8e4c10")
+
+// IdempotentID is the bid id for a client's idempotency key: the same bidder
+// and key always give the same id, so even a retry that slips past the
+// gateway's idempotency cache is decided once by the processor.
+func IdempotentID(bidderID, key string) string {
+	return uuid.NewSHA1(idNamespace, []byte(bidderID+"\x00"+key)).String()
+}
+
+// Init returns the function's initialiser for the faas runtime.
+func Init(d Deps) faas.Init[Request, Result] {
+	return func(context.Context) (faas.Func[Request, Result], error) {
+		v, err := schemas.NewValidator()
+		if err != nil {
+			return nil, err
+		}
+		if d.Now == nil {
+			d.Now = time.Now
+		}
+		fn := &function{Deps: d, validator: v}
+		return fn.handle, nil
+	}
+}
+
+type function struct {
+	Deps
+	validator *schemas.Validator
+}
+
+func (f *function) handle(ctx context.Context, req Request) (Result, error) {
+	now := f.Now().UTC()
+	bid, reasons, err := f.check(ctx, req, now)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(reasons) > 0 {
+		return f.reject(ctx, req, reasons, now)
+	}
+	e, err := schemas.NewEvent(schemas.TypeBidPlaced, schemas.Meta{
+		ID: bid.BidID, Source: source, Subject: bid.ItemID, Time: now,
+	}, bid)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := f.validator.Validate(schemas.TypeBidPlaced, e.Data()); err != nil {
+		return Result{}, fmt.Errorf("placebid built an invalid event: %w", err)
+	}
+	if err := f.Publisher.PublishEvents(ctx, schemas.TopicBids, e); err != nil {
+		return Result{}, fmt.Errorf("publish bid %s: %w", bid.BidID, err)
+	}
+	return Result{BidID: bid.BidID}, nil
+}
+
+// check validates req and builds the bid, or lists why not.
+func (f *function) check(ctx context.Context, req Request, now time.Time) (schemas.BidPlaced, []schemas.FieldError, error) {
+	var reasons []schemas.FieldError
+	add := func(field, code, msg string) {
+		reasons = append(reasons, schemas.FieldError{Field: field, Code: code, Message: msg})
+	}
+	if req.Amount <= 0 {
+		add("/amount", "minimum", "amount must be a positive amount in minor units")
+	}
+	item, ok, err := f.Items.Item(ctx, req.ItemID)
+	if err != nil {
+		return schemas.BidPlaced{}, nil, fmt.Errorf("look up item %s: %w", req.ItemID, err)
+	}
+	switch {
+	case !ok:
+		add("/itemId", string(schemas.ReasonUnknownItem), "no such item")
+	case item.Closed || !now.Before(item.EndsAt):
+		add("/itemId", string(schemas.ReasonAuctionClosed), "the auction has ended")
+	case item.SellerID == req.BidderID:
+		add("/itemId", string(schemas.ReasonOwnItem), "sellers cannot bid on their own items")
+	}
+	bidder, err := f.Users.Get(ctx, req.BidderID)
+	switch {
+	case errors.Is(err, users.ErrNotFound):
+		add("/bidderId", "unknown_user", "the bidder is not a registered user")
+	case err != nil:
+		return schemas.BidPlaced{}, nil, fmt.Errorf("look up bidder %s: %w", req.BidderID, err)
+	}
+	if len(reasons) > 0 {
+		return schemas.BidPlaced{}, reasons, nil
+	}
+	id := req.BidID
+	if id == "" {
+		id = uuid.Must(uuid.NewV7()).String()
+	}
+	return schemas.BidPlaced{
+		BidID:    id,
+		ItemID:   req.ItemID,
+		Bidder:   schemas.Party{ID: bidder.ID, Name: bidder.Name, Location: bidder.Location()},
+		Amount:   schemas.Money{Amount: req.Amount, Currency: item.Currency},
+		PlacedAt: now,
+	}, nil, nil
+}
+
+func (f *function) reject(ctx context.Context, req Request, reasons []schemas.FieldError, now time.Time) (Result, error) {
+	rej := schemas.EventRejected{Kind: "bid", SubjectID: req.ItemID, UserID: req.BidderID, Reasons: reasons, RejectedAt: now}
+	id := uuid.Must(uuid.NewV7()).String()
+	subject := req.ItemID
+	if subject == "" {
+		subject = id
+	}
+	e, err := schemas.NewEvent(schemas.TypeEventRejected, schemas.Meta{ID: id, Source: source, Subject: subject, Time: now}, rej)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := f.Publisher.PublishEvents(ctx, schemas.TopicRejected, e); err != nil {
+		return Result{}, fmt.Errorf("record rejected bid: %w", err)
+	}
+	return Result{Reasons: reasons}, nil
+}
+
+// ItemsFunc adapts a function to Items.
+type ItemsFunc func(ctx context.Context, itemID string) (Item, bool, error)
+
+// Item calls f.
+func (f ItemsFunc) Item(ctx context.Context, itemID string) (Item, bool, error) {
+	return f(ctx, itemID)
+}

@@ -1,0 +1,91 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/auctionflow/auction/schemas"
+	"github.com/auctionflow/auction/services/users"
+)
+
+type registerRequest struct {
+	Name     string        `json:"name"`
+	Email    string        `json:"email"`
+	Password string        `json:"password"`
+	Address  users.Address `json:"address"`
+}
+
+type userResponse struct {
+	ID        string        `json:"id"`
+	Name      string        `json:"name"`
+	Email     string        `json:"email"`
+	Address   users.Address `json:"address"`
+	CreatedAt time.Time     `json:"createdAt"`
+}
+
+// register creates an account: 201 with the user, 409 if the email is taken.
+func (g *Gateway) register(w http.ResponseWriter, r *http.Request) {
+	var req registerRequest
+	if !decodeJSON(w, r, maxBody, &req) {
+		return
+	}
+	if errs := validateRegistration(req); len(errs) > 0 {
+		writeProblem(w, r, http.StatusUnprocessableEntity, "invalid-user", "the registration was refused", errs...)
+		return
+	}
+	hash, err := users.HashPassword(req.Password)
+	if err != nil {
+		g.internal(w, r, err)
+		return
+	}
+	u := users.User{
+		ID: "u-" + uuid.Must(uuid.NewV7()).String(), Name: strings.TrimSpace(req.Name),
+		Email: users.NormalizeEmail(req.Email), PasswordHash: hash, Address: req.Address,
+		CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+	}
+	switch err := g.Users.Create(r.Context(), u); {
+	case errors.Is(err, users.ErrDuplicateEmail):
+		writeProblem(w, r, http.StatusConflict, "duplicate-email", "an account with this email exists")
+		return
+	case err != nil:
+		g.internal(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/users/"+u.ID)
+	writeJSON(w, http.StatusCreated, userResponse{ID: u.ID, Name: u.Name, Email: u.Email, Address: u.Address, CreatedAt: u.CreatedAt})
+}
+
+func validateRegistration(req registerRequest) []schemas.FieldError {
+	var errs []schemas.FieldError
+	add := func(field, code, msg string) {
+		errs = append(errs, schemas.FieldError{Field: field, Code: code, Message: msg})
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(req.Name)); n < 1 || n > 100 {
+		add("/name", "length", "name must be 1 to 100 characters")
+	}
+	if a, err := mail.ParseAddress(req.Email); err != nil || a.Address != strings.TrimSpace(req.Email) || len(req.Email) > 254 {
+		add("/email", "format", "email must be a plain address like name@example.com")
+	}
+	// bcrypt reads at most 72 bytes; longer passwords would be silently cut.
+	if n := len(req.Password); n < 8 || n > 72 {
+		add("/password", "length", "password must be 8 to 72 bytes")
+	}
+	for _, f := range []struct{ name, value string }{
+		{"line1", req.Address.Line1}, {"city", req.Address.City}, {"postcode", req.Address.Postcode},
+	} {
+		if n := utf8.RuneCountInString(strings.TrimSpace(f.value)); n < 1 || n > 100 {
+			add("/address/"+f.name, "length", fmt.Sprintf("%s must be 1 to 100 characters", f.name))
+		}
+	}
+	if c := req.Address.Country; len(c) != 2 || strings.ToUpper(c) != c {
+		add("/address/country", "pattern", "country must be an ISO 3166-1 alpha-2 code like GB")
+	}
+	return errs
+}

@@ -1,0 +1,175 @@
+package auction
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/auctionflow/auction/schemas"
+)
+
+// Input is one event the processor reacts to; exactly one field is set.
+type Input struct {
+	// EventID is the CloudEvent id, the cause of whatever Decide emits.
+	EventID string
+	Item    *schemas.ItemPlaced
+	Bid     *schemas.BidPlaced
+	Close   *schemas.CloseDue
+}
+
+// Output is an event Decide asks to emit.
+type Output struct {
+	Topic string
+	Type  string
+	// ID is deterministic (derived from what caused it), so a replayed input
+	// re-emits the same event id and consumers can drop the duplicate.
+	ID   string
+	Data any
+}
+
+// VerdictAccepted is the verdict of an accepted bid in State.Verdicts.
+const VerdictAccepted = "accepted"
+
+// Decide applies in to s at time now and returns the new state and the
+// events to emit. It is pure: no I/O, no clock, no goka. The rules:
+//
+//   - a bid is decided once (by bid id); a bid for an item not seen yet is
+//     held and decided when the item arrives;
+//   - a bid is accepted only while the auction is open, if it was placed
+//     (event time, stamped at the edge) before endsAt, by someone other than
+//     the seller, in the item's currency, at or above the starting price and
+//     at least the minimum increment above the highest bid;
+//   - a close-due at or after endsAt closes the auction exactly once: sold to
+//     the highest bid if the reserve is met, unsold otherwise. Bids placed
+//     before endsAt that arrive before the close (within the grace period)
+//     still count; after the close every bid is refused.
+func Decide(s State, in Input, now time.Time) (State, []Output) {
+	switch {
+	case in.Item != nil:
+		return placeItem(s, *in.Item, now)
+	case in.Bid != nil:
+		return placeBid(s, *in.Bid, now)
+	case in.Close != nil:
+		return closeDue(s, *in.Close, now)
+	}
+	return s, nil
+}
+
+func placeItem(s State, item schemas.ItemPlaced, now time.Time) (State, []Output) {
+	if s.Item != nil {
+		// The same item delivered twice (a producer retry, a replay) is applied once.
+		return s, nil
+	}
+	s.Item = &item
+	s.Status = StatusOpen
+	s.Version++
+	held := s.Pending
+	s.Pending = nil
+	// Held bids are decided in event-time order, as if they had waited in line.
+	sort.SliceStable(held, func(i, j int) bool { return held[i].PlacedAt.Before(held[j].PlacedAt) })
+	var outs []Output
+	for _, b := range held {
+		var o []Output
+		s, o = placeBid(s, b, now)
+		outs = append(outs, o...)
+	}
+	return s, outs
+}
+
+func placeBid(s State, b schemas.BidPlaced, now time.Time) (State, []Output) {
+	if _, decided := s.Verdicts[b.BidID]; decided {
+		return s, nil
+	}
+	if s.Item == nil {
+		if slices.ContainsFunc(s.Pending, func(p schemas.BidPlaced) bool { return p.BidID == b.BidID }) {
+			return s, nil
+		}
+		s.Pending = append(slices.Clip(s.Pending), b)
+		s.Status = StatusAwaitingItem
+		s.Version++
+		return s, nil
+	}
+	s.Verdicts = cloneVerdicts(s.Verdicts)
+	s.Version++
+	reason, detail := judge(s, b)
+	if reason != "" {
+		s.Verdicts[b.BidID] = string(reason)
+		return s, []Output{{
+			Topic: schemas.TopicBidResults, Type: schemas.TypeBidRejected, ID: b.BidID + ".result",
+			Data: schemas.BidRejected{
+				BidID: b.BidID, ItemID: b.ItemID, BidderID: b.Bidder.ID, Amount: b.Amount,
+				Reason: reason, Detail: detail, PlacedAt: b.PlacedAt, DecidedAt: now,
+			},
+		}}
+	}
+	s.Verdicts[b.BidID] = VerdictAccepted
+	s.Highest = &Bid{BidID: b.BidID, BidderID: b.Bidder.ID, Amount: b.Amount, PlacedAt: b.PlacedAt}
+	s.BidCount++
+	if !slices.Contains(s.Bidders, b.Bidder.ID) {
+		s.Bidders = append(slices.Clip(s.Bidders), b.Bidder.ID)
+	}
+	return s, []Output{{
+		Topic: schemas.TopicBidResults, Type: schemas.TypeBidAccepted, ID: b.BidID + ".result",
+		Data: schemas.BidAccepted{
+			BidID: b.BidID, ItemID: b.ItemID, BidderID: b.Bidder.ID, Amount: b.Amount,
+			PlacedAt: b.PlacedAt, DecidedAt: now, BidCount: s.BidCount,
+		},
+	}}
+}
+
+// judge returns why b must be refused, or "" to accept it.
+func judge(s State, b schemas.BidPlaced) (schemas.RejectReason, string) {
+	item := s.Item
+	switch {
+	case s.Status == StatusClosed:
+		return schemas.ReasonAuctionClosed, "the auction has closed"
+	case !b.PlacedAt.Before(item.EndsAt):
+		return schemas.ReasonTooLate, fmt.Sprintf("placed at %s, the auction ended at %s",
+			b.PlacedAt.Format(time.RFC3339Nano), item.EndsAt.Format(time.RFC3339Nano))
+	case b.Bidder.ID == item.Seller.ID:
+		return schemas.ReasonOwnItem, "sellers cannot bid on their own items"
+	case b.Amount.Currency != item.StartingPrice.Currency:
+		return schemas.ReasonCurrencyMismatch, fmt.Sprintf("the item is sold in %s", item.StartingPrice.Currency)
+	case b.Amount.Amount < item.StartingPrice.Amount:
+		return schemas.ReasonBelowStart, fmt.Sprintf("the starting price is %s", item.StartingPrice)
+	case s.Highest != nil && b.Amount.Amount < s.Highest.Amount.Amount+item.MinIncrement.Amount:
+		return schemas.ReasonBelowIncrement, fmt.Sprintf("the highest bid is %s; bid at least %d %s",
+			s.Highest.Amount, s.Highest.Amount.Amount+item.MinIncrement.Amount, item.StartingPrice.Currency)
+	}
+	return "", ""
+}
+
+func closeDue(s State, c schemas.CloseDue, now time.Time) (State, []Output) {
+	// Unknown item, already closed (a redelivered close-due), a close-due
+	// for another end time, or one that came early: nothing to do.
+	if s.Item == nil || s.Status == StatusClosed || !c.EndsAt.Equal(s.Item.EndsAt) || now.Before(s.Item.EndsAt) {
+		return s, nil
+	}
+	item := s.Item
+	reserveMet := item.ReservePrice == nil || (s.Highest != nil && s.Highest.Amount.Amount >= item.ReservePrice.Amount)
+	res := schemas.ItemCompleted{
+		ItemID: item.ItemID, SellerID: item.Seller.ID, Title: item.Title, Category: item.Category,
+		ReserveMet: reserveMet, BidCount: s.BidCount, Bidders: append([]string{}, s.Bidders...),
+		EndsAt: item.EndsAt, ClosedAt: now,
+	}
+	if s.Highest != nil && reserveMet {
+		price := s.Highest.Amount
+		res.Sold, res.WinnerID, res.Price = true, s.Highest.BidderID, &price
+	}
+	s.Status = StatusClosed
+	s.Result = &res
+	s.Version++
+	return s, []Output{{
+		Topic: schemas.TopicItemComplete, Type: schemas.TypeItemCompleted, ID: item.ItemID + ".completed", Data: res,
+	}}
+}
+
+// cloneVerdicts copies the map so Decide never mutates the caller's state.
+func cloneVerdicts(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,292 @@
+package auction_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/tester"
+
+	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/schemas"
+	"github.com/auctionflow/auction/schemas/cekafka"
+	"github.com/auctionflow/auction/streams/auction"
+)
+
+// testNow is the processor's fixed clock in these tests.
+var testNow = time.Date(2025, 3, 14, 9, 13, 0, 0, time.UTC)
+
+// startTester runs the auction processor's graph on goka's tester and stops
+// it when t ends.
+func startTester(t *testing.T) *tester.Tester {
+	t.Helper()
+	tt := tester.New(t)
+	p, err := auction.New(auction.Config{
+		Log: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return testNow },
+	})
+	if err != nil {
+		t.Fatalf("new processor: %v", err)
+	}
+	// p.Options() would wire real sarama clients; the tester replaces all of them.
+	gp, err := goka.NewProcessor(nil, p.Graph(),
+		goka.WithTester(tt),
+		goka.WithLogger(kafkaio.GokaLogger(slog.New(slog.DiscardHandler))),
+	)
+	if err != nil {
+		t.Fatalf("new goka processor: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- gp.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("processor stopped with %v, want nil", err)
+		}
+	})
+	return tt
+}
+
+// newEvent builds a CloudEvent keyed by subject and encodes it in binary mode.
+func newEvent(t testing.TB, eventType, id, subject string, data any) cekafka.Message {
+	t.Helper()
+	e, err := schemas.NewEvent(eventType, schemas.Meta{
+		ID: id, Source: schemas.Source + "/test", Subject: subject, Time: testNow,
+	}, data)
+	if err != nil {
+		t.Fatalf("new %s event: %v", eventType, err)
+	}
+	m, err := cekafka.Encode(e)
+	if err != nil {
+		t.Fatalf("encode %s event: %v", eventType, err)
+	}
+	return m
+}
+
+// rawEvent encodes an event whose data is raw JSON, bypassing any Go type.
+func rawEvent(t testing.TB, eventType, id, subject string, data []byte) cekafka.Message {
+	t.Helper()
+	return newEvent(t, eventType, id, subject, jsonRaw(data))
+}
+
+type jsonRaw []byte
+
+func (j jsonRaw) MarshalJSON() ([]byte, error) { return j, nil }
+
+func gokaHeaders(hs []cekafka.Header) goka.Headers {
+	h := make(goka.Headers, len(hs))
+	for _, x := range hs {
+		h[x.Key] = x.Value
+	}
+	return h
+}
+
+func consume(tt *tester.Tester, topic, key string, m cekafka.Message) {
+	var opts []tester.EmitOption
+	if len(m.Headers) > 0 {
+		opts = append(opts, tester.WithHeaders(gokaHeaders(m.Headers)))
+	}
+	tt.Consume(topic, key, m.Value, opts...)
+}
+
+// itemWithID is the golden item under another id.
+func itemWithID(t testing.TB, id string) schemas.ItemPlaced {
+	item := goldenItem(t)
+	item.ItemID = id
+	return item
+}
+
+func tableState(t *testing.T, tt *tester.Tester, key string) *auction.State {
+	t.Helper()
+	v := tt.TableValue(goka.GroupTable(auction.Group), key)
+	if v == nil {
+		return nil
+	}
+	s, ok := v.(*auction.State)
+	if !ok {
+		t.Fatalf("got table value %T, want *auction.State", v)
+	}
+	return s
+}
+
+func assertOpen(t *testing.T, tt *tester.Tester, item schemas.ItemPlaced) {
+	t.Helper()
+	s := tableState(t, tt, item.ItemID)
+	if s == nil {
+		t.Fatalf("got no table row for %s, want an open auction", item.ItemID)
+	}
+	want := auction.State{Status: auction.StatusOpen, Item: &item, Version: 1}
+	if !reflect.DeepEqual(*s, want) {
+		t.Fatalf("got state %+v (item %+v), want %+v (item %+v)", *s, s.Item, want, want.Item)
+	}
+}
+
+func TestProcessorStoresItem(t *testing.T) {
+	tt := startTester(t)
+	dlq := tt.NewQueueTracker(schemas.TopicDeadLetter)
+	results := tt.NewQueueTracker(schemas.TopicBidResults)
+	complete := tt.NewQueueTracker(schemas.TopicItemComplete)
+
+	item := goldenItem(t)
+	m := newEvent(t, schemas.TypeItemPlaced, "evt-item-1", item.ItemID, item)
+	if string(m.Key) != item.ItemID {
+		t.Fatalf("got key %q, want %q", m.Key, item.ItemID)
+	}
+	consume(tt, schemas.TopicItems, item.ItemID, m)
+	assertOpen(t, tt, item)
+
+	// The same event again (a producer retry) changes nothing.
+	consume(tt, schemas.TopicItems, item.ItemID, m)
+	assertOpen(t, tt, item)
+
+	for _, q := range []*tester.QueueTracker{dlq, results, complete} {
+		if _, _, ok := q.NextRaw(); ok {
+			t.Fatalf("got a record on an output, want none")
+		}
+	}
+}
+
+func TestProcessorDeadLetters(t *testing.T) {
+	good := goldenItem(t)
+	missingTitle := bytes.Replace(goldenItemJSON(t), []byte(`"title"`), []byte(`"headline"`), 1)
+
+	tests := []struct {
+		name  string
+		topic string
+		key   string
+		msg   func(t *testing.T) cekafka.Message
+		// errHas are substrings the dlq-error header must contain.
+		errHas []string
+	}{
+		{
+			name:  "undecodable bytes without ce_ headers",
+			topic: schemas.TopicItems,
+			key:   "item-bad",
+			msg: func(t *testing.T) cekafka.Message {
+				return cekafka.Message{Key: []byte("item-bad"), Value: []byte("\x00\xffnot a cloudevent{")}
+			},
+			errHas: []string{"not a CloudEvent"},
+		},
+		{
+			name:  "close-due on auction.items",
+			topic: schemas.TopicItems,
+			key:   "item-close",
+			msg: func(t *testing.T) cekafka.Message {
+				return newEvent(t, schemas.TypeCloseDue, "evt-close", "item-close", schemas.CloseDue{
+					ItemID: "item-close", EndsAt: testNow, CloseAt: testNow.Add(time.Minute),
+				})
+			},
+			errHas: []string{"evt-close", schemas.TypeCloseDue, "does not belong on"},
+		},
+		{
+			name:  "bid accepted on auction.bids",
+			topic: schemas.TopicBids,
+			key:   "item-accepted",
+			msg: func(t *testing.T) cekafka.Message {
+				return newEvent(t, schemas.TypeBidAccepted, "evt-accepted", "item-accepted", schemas.BidAccepted{
+					BidID: "bid-1", ItemID: "item-accepted", BidderID: "usr_1",
+					Amount:   schemas.Money{Amount: 160000, Currency: "GBP"},
+					PlacedAt: testNow, DecidedAt: testNow, BidCount: 1,
+				})
+			},
+			errHas: []string{"evt-accepted", schemas.TypeBidAccepted, "does not belong on"},
+		},
+		{
+			name:  "item failing its schema",
+			topic: schemas.TopicItems,
+			key:   good.ItemID,
+			msg: func(t *testing.T) cekafka.Message {
+				return rawEvent(t, schemas.TypeItemPlaced, "evt-invalid", good.ItemID, missingTitle)
+			},
+			errHas: []string{"evt-invalid", "invalid " + schemas.TypeItemPlaced + " data", `"/title"`, `"/headline"`},
+		},
+		{
+			name:  "item under another key",
+			topic: schemas.TopicItems,
+			key:   "item-other",
+			msg: func(t *testing.T) cekafka.Message {
+				return newEvent(t, schemas.TypeItemPlaced, "evt-mismatch", "item-other", good)
+			},
+			errHas: []string{"evt-mismatch", good.ItemID, `key "item-other"`},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tt := startTester(t)
+			dlq := tt.NewQueueTracker(schemas.TopicDeadLetter)
+			results := tt.NewQueueTracker(schemas.TopicBidResults)
+
+			// A valid item first, so the bad record is not at offset 0 of items.
+			first := itemWithID(t, "item-before")
+			consume(tt, schemas.TopicItems, first.ItemID, newEvent(t, schemas.TypeItemPlaced, "evt-before", first.ItemID, first))
+			wantOffset := "0"
+			if tc.topic == schemas.TopicItems {
+				wantOffset = "1"
+			}
+
+			m := tc.msg(t)
+			consume(tt, tc.topic, tc.key, m)
+
+			hs, key, value, ok := dlq.NextRawWithHeaders()
+			if !ok {
+				t.Fatalf("got no dead-letter record, want one")
+			}
+			if key != tc.key {
+				t.Fatalf("got dead-letter key %q, want %q", key, tc.key)
+			}
+			if !bytes.Equal(value, m.Value) {
+				t.Fatalf("got dead-letter value %q, want %q", value, m.Value)
+			}
+			for _, h := range m.Headers {
+				if got := string(hs[h.Key]); got != string(h.Value) {
+					t.Fatalf("got original header %s=%q, want %q", h.Key, got, h.Value)
+				}
+			}
+			want := map[string]string{
+				schemas.HeaderDLQTopic:     tc.topic,
+				schemas.HeaderDLQPartition: "0", // the tester has one partition
+				schemas.HeaderDLQOffset:    wantOffset,
+				schemas.HeaderDLQAttempts:  "1",
+				schemas.HeaderDLQConsumer:  string(auction.Group),
+				schemas.HeaderDLQTime:      testNow.Format(time.RFC3339Nano),
+			}
+			for k, v := range want {
+				if got, ok := hs[k]; !ok || string(got) != v {
+					t.Fatalf("got header %s=%q (present %v), want %q", k, got, ok, v)
+				}
+			}
+			errText := string(hs[schemas.HeaderDLQError])
+			if errText == "" {
+				t.Fatalf("got empty %s header, want the cause", schemas.HeaderDLQError)
+			}
+			for _, s := range tc.errHas {
+				if !strings.Contains(errText, s) {
+					t.Fatalf("got %s %q, want it to mention %q", schemas.HeaderDLQError, errText, s)
+				}
+			}
+			if _, _, ok := dlq.NextRaw(); ok {
+				t.Fatalf("got a second dead-letter record, want exactly one")
+			}
+			if _, _, ok := results.NextRaw(); ok {
+				t.Fatalf("got a bid result, want none")
+			}
+			if s := tableState(t, tt, tc.key); s != nil {
+				t.Fatalf("got table row %+v for %s, want none", *s, tc.key)
+			}
+
+			// The processor keeps going.
+			consume(tt, schemas.TopicItems, good.ItemID, newEvent(t, schemas.TypeItemPlaced, "evt-good", good.ItemID, good))
+			assertOpen(t, tt, good)
+			assertOpen(t, tt, first)
+			if _, _, ok := dlq.NextRaw(); ok {
+				t.Fatalf("got a dead-letter record for a valid item, want none")
+			}
+		})
+	}
+}
