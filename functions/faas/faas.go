@@ -74,7 +74,9 @@ func (f *Function[In, Out]) Invoke(ctx context.Context, in In) (Out, error) {
 	var zero Out
 	f.once.Do(func() {
 		start := time.Now()
-		f.handler, f.initErr = f.init(ctx)
+		// Initialisation outlives the first caller: its cancellation must
+		// not leave the instance broken for everyone after it.
+		f.handler, f.initErr = f.init(context.WithoutCancel(ctx))
 		f.coldStart.Store(int64(time.Since(start)))
 	})
 	if f.initErr != nil {

@@ -75,6 +75,10 @@ type Deps struct {
 
 const source = schemas.Source + "/functions/placebid"
 
+// maxAmount is the largest amount the event schemas accept (2^53-1, the
+// largest integer every JSON reader decodes exactly).
+const maxAmount = 1<<53 - 1
+
 // idNamespace scopes idempotent bid ids (a fixed, random UUID).
 var idNamespace = uuid.MustParse("7c1f4a52-3a8e-4f0e-9a53-6f1d2b8e4c10")
 
@@ -135,8 +139,11 @@ func (f *function) check(ctx context.Context, req Request, now time.Time) (schem
 	add := func(field, code, msg string) {
 		reasons = append(reasons, schemas.FieldError{Field: field, Code: code, Message: msg})
 	}
-	if req.Amount <= 0 {
+	switch {
+	case req.Amount <= 0:
 		add("/amount", "minimum", "amount must be a positive amount in minor units")
+	case req.Amount > maxAmount:
+		add("/amount", "maximum", fmt.Sprintf("amount must be at most %d", maxAmount))
 	}
 	item, ok, err := f.Items.Item(ctx, req.ItemID)
 	if err != nil {

@@ -62,6 +62,10 @@ const (
 	MaxDuration = 30 * 24 * time.Hour
 )
 
+// maxAmount is the largest amount the event schemas accept (2^53-1, the
+// largest integer every JSON reader decodes exactly).
+const maxAmount = 1<<53 - 1
+
 // source is the CloudEvents source of the events this function writes.
 const source = schemas.Source + "/functions/placeitem"
 
@@ -157,11 +161,18 @@ func Validate(req Request, now time.Time) []schemas.FieldError {
 	if !KnownCurrency(req.Currency) {
 		add("/currency", "currency", fmt.Sprintf("unknown currency %q (ISO 4217 code expected)", req.Currency))
 	}
-	if req.StartingPrice <= 0 {
+	switch {
+	case req.StartingPrice <= 0:
 		add("/startingPrice", "minimum", "startingPrice must be a positive amount in minor units")
+	case req.StartingPrice > maxAmount:
+		add("/startingPrice", "maximum", fmt.Sprintf("startingPrice must be at most %d", maxAmount))
 	}
-	if req.ReservePrice != nil && *req.ReservePrice < req.StartingPrice {
+	switch {
+	case req.ReservePrice == nil:
+	case *req.ReservePrice < req.StartingPrice:
 		add("/reservePrice", "minimum", "reservePrice must not be below startingPrice")
+	case *req.ReservePrice > maxAmount:
+		add("/reservePrice", "maximum", fmt.Sprintf("reservePrice must be at most %d", maxAmount))
 	}
 	switch {
 	case req.EndsAt != nil && req.DurationSeconds != 0:
@@ -170,6 +181,9 @@ func Validate(req Request, now time.Time) []schemas.FieldError {
 		add("/endsAt", "required", "give endsAt or durationSeconds")
 	default:
 		d := time.Duration(req.DurationSeconds) * time.Second
+		if d/time.Second != time.Duration(req.DurationSeconds) {
+			d = MaxDuration + 1 // the multiplication overflowed: far out of range
+		}
 		if req.EndsAt != nil {
 			d = req.EndsAt.Sub(now)
 		}

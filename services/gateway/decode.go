@@ -29,6 +29,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool
 	if err == nil {
 		if _, extra := dec.Token(); extra != io.EOF {
 			err = errors.New("trailing data after the JSON value")
+			if errors.As(extra, new(*http.MaxBytesError)) {
+				err = extra // a valid value padded past the limit is too large, not malformed
+			}
 		}
 	}
 	if err == nil {

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Sentinel errors every Directory implementation returns.
@@ -43,19 +45,32 @@ type User struct {
 // Location is the coarse cell the edge puts on events: country and the
 // first three letters of the city ("GB-LON"). Enough for analytics by
 // region; never the address itself.
+//
+// The result always fits the event schemas' location pattern
+// (^[A-Z]{2}(-[A-Z0-9]{1,3})?$) or is empty: accents are folded ("Zürich":
+// ZUR), other characters are dropped ("St. Louis": STL), and a country that
+// is not two letters gives no location at all.
 func (u User) Location() string {
-	city := strings.ToUpper(strings.Join(strings.Fields(u.Address.City), ""))
-	if len(city) > 3 {
-		city = city[:3]
-	}
-	if u.Address.Country == "" {
+	country := strings.ToUpper(strings.TrimSpace(u.Address.Country))
+	if len(country) != 2 || !isUpperASCII(country[0]) || !isUpperASCII(country[1]) {
 		return ""
 	}
-	if city == "" {
-		return strings.ToUpper(u.Address.Country)
+	var city []byte
+	for _, r := range norm.NFD.String(strings.ToUpper(u.Address.City)) {
+		if len(city) == 3 {
+			break
+		}
+		if r < utf8.RuneSelf && (isUpperASCII(byte(r)) || '0' <= r && r <= '9') {
+			city = append(city, byte(r))
+		}
 	}
-	return strings.ToUpper(u.Address.Country) + "-" + city
+	if len(city) == 0 {
+		return country
+	}
+	return country + "-" + string(city)
 }
+
+func isUpperASCII(c byte) bool { return 'A' <= c && c <= 'Z' }
 
 // HashPassword hashes a password for storage.
 func HashPassword(password string) ([]byte, error) {
