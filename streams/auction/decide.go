@@ -64,7 +64,7 @@ func placeItem(s State, item schemas.ItemPlaced, now time.Time) (State, []Output
 	s.Item = &item
 	s.Status = StatusOpen
 	s.Version++
-	held := s.Pending
+	held := slices.Clone(s.Pending)
 	s.Pending = nil
 	// Held bids are decided in event-time order, as if they had waited in line.
 	sort.SliceStable(held, func(i, j int) bool { return held[i].PlacedAt.Before(held[j].PlacedAt) })
