@@ -1,6 +1,12 @@
 package main
 
 import (
+	"net"
+	"strconv"
+
+	"github.com/auctionflow/auction/internal/kafkaio/kafkatest"
+	"github.com/auctionflow/auction/schemas"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -44,7 +50,9 @@ func TestRunEmbedded(t *testing.T) {
 	addrs := make(chan string, 1)
 	done := make(chan error, 1)
 	start := time.Now()
-	env := map[string]string{"AUCTION_HTTP_ADDR": "127.0.0.1:0", "AUCTION_PARTITIONS": "3"}
+	kafkaPort := freePort(t)
+	env := map[string]string{"AUCTION_HTTP_ADDR": "127.0.0.1:0", "AUCTION_PARTITIONS": "3",
+		"AUCTION_EMBEDDED_KAFKA_PORT": strconv.Itoa(kafkaPort)}
 	go func() {
 		done <- run(ctx, nil, runEnv{
 			getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
@@ -133,6 +141,52 @@ func TestRunEmbedded(t *testing.T) {
 	if code := get(t, base+"/readyz", nil); code != http.StatusOK {
 		t.Fatalf("GET /readyz: got %d, want 200", code)
 	}
+
+	// A bid retried with its Idempotency-Key gets the first answer back and
+	// puts exactly one event on auction.bids.
+	bobToken := regexp.MustCompile(`bob@example.com\s+id u-bob\s+token \(24h\): (\S+)`).FindStringSubmatch(out)
+	if bobToken == nil {
+		t.Fatalf("stdout prints no token for bob:\n%s", out)
+	}
+	var bidIDs []string
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/items/"+placed.ItemID+"/bids", strings.NewReader(`{"amount":6000}`))
+		req.Header.Set("Authorization", "Bearer "+bobToken[1])
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "bob-first-bid")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bid struct{ BidID, Status string }
+		decode(t, resp, &bid)
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("POST bid: got %d %+v, want 202", resp.StatusCode, bid)
+		}
+		bidIDs = append(bidIDs, bid.BidID)
+	}
+	if bidIDs[0] != bidIDs[1] {
+		t.Fatalf("retried bid ids: got %v, want the same id twice", bidIDs)
+	}
+	brokers := []string{"127.0.0.1:" + strconv.Itoa(kafkaPort)}
+	if n := kafkatest.Count(t, brokers, schemas.TopicBids, 3); n != 1 {
+		t.Fatalf("records on %s: got %d, want 1", schemas.TopicBids, n)
+	}
+	bids := kafkatest.ReadN(t, brokers, schemas.TopicBids, 1, 10*time.Second)
+	if string(bids[0].Key) != placed.ItemID {
+		t.Fatalf("bid record key: got %q, want the item id %q", bids[0].Key, placed.ItemID)
+	}
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 func get(t *testing.T, url string, v any) int {

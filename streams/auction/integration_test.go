@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/internal/kafkaio/kafkatest"
@@ -121,7 +120,7 @@ func TestProcessorOnBroker(t *testing.T) {
 
 	// The two bad records are dead-lettered, once each.
 	dead := kafkatest.ReadN(t, brokers, schemas.TopicDeadLetter, 2, waitTimeout)
-	if n := recordCount(t, brokers, schemas.TopicDeadLetter, cfg.Partitions); n != 2 {
+	if n := kafkatest.Count(t, brokers, schemas.TopicDeadLetter, cfg.Partitions); n != 2 {
 		t.Fatalf("got %d records on %s, want 2", n, schemas.TopicDeadLetter)
 	}
 	byKey := map[string]kafkatest.Record{}
@@ -195,30 +194,6 @@ func pollView(t *testing.T, view *auction.View, key string, viewDone <-chan erro
 			t.Fatalf("got no row for %s within %s (last error %v), want one", key, waitTimeout, lastErr)
 		}
 	}
-}
-
-// recordCount sums the high watermarks of topic's partitions: how many
-// records were ever written to it.
-func recordCount(t *testing.T, brokers []string, topic string, partitions int) int64 {
-	t.Helper()
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
-		"bootstrap.servers": strings.Join(brokers, ","),
-		"group.id":          "auction-test-watermarks",
-		"log_level":         4,
-	})
-	if err != nil {
-		t.Fatalf("consumer: %v", err)
-	}
-	defer c.Close()
-	var n int64
-	for p := range partitions {
-		low, high, err := c.QueryWatermarkOffsets(topic, int32(p), int(waitTimeout/time.Millisecond))
-		if err != nil {
-			t.Fatalf("watermarks of %s/%d: %v", topic, p, err)
-		}
-		n += high - low
-	}
-	return n
 }
 
 func keys(m map[string]kafkatest.Record) []string {

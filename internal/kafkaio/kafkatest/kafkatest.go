@@ -114,3 +114,28 @@ func ReadN(t testing.TB, brokers []string, topic string, n int, timeout time.Dur
 	}
 	return out
 }
+
+// Count sums the watermarks of topic's partitions: how many records were
+// ever written to it. Acknowledged writes are counted at once, so asserting
+// "exactly n" needs no waiting.
+func Count(t testing.TB, brokers []string, topic string, partitions int) int64 {
+	t.Helper()
+	c, err := kafka.NewConsumer(&kafka.ConfigMap{
+		"bootstrap.servers": strings.Join(brokers, ","),
+		"group.id":          "kafkatest-watermarks",
+		"log_level":         4,
+	})
+	if err != nil {
+		t.Fatalf("consumer: %v", err)
+	}
+	defer c.Close()
+	var n int64
+	for p := range partitions {
+		low, high, err := c.QueryWatermarkOffsets(topic, int32(p), 10000)
+		if err != nil {
+			t.Fatalf("watermarks of %s/%d: %v", topic, p, err)
+		}
+		n += high - low
+	}
+	return n
+}
