@@ -6,7 +6,8 @@ GO ?= go
 run: ## the whole platform in one process, embedded broker, demo users
 	$(GO) run ./cmd/auction run
 
-test: ## every test, race detector on, no services needed
+test: ## every test, race detector on; dynalite comes from npm (infra/dynalite)
+	@test -d infra/dynalite/node_modules || npm ci --prefix infra/dynalite --no-audit --no-fund
 	$(GO) test -race -count=1 ./...
 
 test-integration: ## the Kafka-touching suites against a real broker (KAFKA_BROKERS)
