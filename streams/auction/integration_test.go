@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/internal/kafkaio/kafkatest"
 	"github.com/auctionflow/auction/schemas"
