@@ -15,9 +15,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
 
+	"github.com/auctionflow/auction/functions/edge"
 	"github.com/auctionflow/auction/functions/faas"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/users"
@@ -61,9 +61,7 @@ type Users interface {
 }
 
 // Publisher writes events and returns once the log acknowledged them.
-type Publisher interface {
-	PublishEvents(ctx context.Context, topic string, events ...event.Event) error
-}
+type Publisher = edge.Publisher
 
 // Deps are what the function needs.
 type Deps struct {
@@ -92,21 +90,21 @@ func IdempotentID(bidderID, key string) string {
 // Init returns the function's initialiser for the faas runtime.
 func Init(d Deps) faas.Init[Request, Result] {
 	return func(context.Context) (faas.Func[Request, Result], error) {
-		v, err := schemas.NewValidator()
+		w, err := edge.NewWriter(source, d.Publisher)
 		if err != nil {
 			return nil, err
 		}
 		if d.Now == nil {
 			d.Now = time.Now
 		}
-		fn := &function{Deps: d, validator: v}
+		fn := &function{Deps: d, events: w}
 		return fn.handle, nil
 	}
 }
 
 type function struct {
 	Deps
-	validator *schemas.Validator
+	events *edge.Writer
 }
 
 func (f *function) handle(ctx context.Context, req Request) (Result, error) {
@@ -116,19 +114,15 @@ func (f *function) handle(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	if len(reasons) > 0 {
-		return f.reject(ctx, req, reasons, now)
+		rej := schemas.EventRejected{Kind: "bid", SubjectID: req.ItemID, UserID: req.BidderID, Reasons: reasons}
+		if err := f.events.Reject(ctx, req.ItemID, rej, now); err != nil {
+			return Result{}, fmt.Errorf("record rejected bid: %w", err)
+		}
+		return Result{Reasons: reasons}, nil
 	}
-	e, err := schemas.NewEvent(schemas.TypeBidPlaced, schemas.Meta{
-		ID: bid.BidID, Source: source, Subject: bid.ItemID, Time: now,
-	}, bid)
-	if err != nil {
+	meta := schemas.Meta{ID: bid.BidID, Subject: bid.ItemID, Time: now}
+	if err := f.events.Write(ctx, schemas.TopicBids, schemas.TypeBidPlaced, meta, bid); err != nil {
 		return Result{}, err
-	}
-	if err := f.validator.Validate(schemas.TypeBidPlaced, e.Data()); err != nil {
-		return Result{}, fmt.Errorf("placebid built an invalid event: %w", err)
-	}
-	if err := f.Publisher.PublishEvents(ctx, schemas.TopicBids, e); err != nil {
-		return Result{}, fmt.Errorf("publish bid %s: %w", bid.BidID, err)
 	}
 	return Result{BidID: bid.BidID}, nil
 }
@@ -178,23 +172,6 @@ func (f *function) check(ctx context.Context, req Request, now time.Time) (schem
 		Amount:   schemas.Money{Amount: req.Amount, Currency: item.Currency},
 		PlacedAt: now,
 	}, nil, nil
-}
-
-func (f *function) reject(ctx context.Context, req Request, reasons []schemas.FieldError, now time.Time) (Result, error) {
-	rej := schemas.EventRejected{Kind: "bid", SubjectID: req.ItemID, UserID: req.BidderID, Reasons: reasons, RejectedAt: now}
-	id := uuid.Must(uuid.NewV7()).String()
-	subject := req.ItemID
-	if subject == "" {
-		subject = id
-	}
-	e, err := schemas.NewEvent(schemas.TypeEventRejected, schemas.Meta{ID: id, Source: source, Subject: subject, Time: now}, rej)
-	if err != nil {
-		return Result{}, err
-	}
-	if err := f.Publisher.PublishEvents(ctx, schemas.TopicRejected, e); err != nil {
-		return Result{}, fmt.Errorf("record rejected bid: %w", err)
-	}
-	return Result{Reasons: reasons}, nil
 }
 
 // ItemsFunc adapts a function to Items.

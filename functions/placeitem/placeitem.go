@@ -15,9 +15,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
 
+	"github.com/auctionflow/auction/functions/edge"
 	"github.com/auctionflow/auction/functions/faas"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/users"
@@ -52,9 +52,7 @@ type Users interface {
 }
 
 // Publisher writes events and returns once the log acknowledged them.
-type Publisher interface {
-	PublishEvents(ctx context.Context, topic string, events ...event.Event) error
-}
+type Publisher = edge.Publisher
 
 // Limits of an auction's duration.
 const (
@@ -79,21 +77,21 @@ type Deps struct {
 // Init returns the function's initialiser for the faas runtime.
 func Init(d Deps) faas.Init[Request, Result] {
 	return func(context.Context) (faas.Func[Request, Result], error) {
-		v, err := schemas.NewValidator()
+		w, err := edge.NewWriter(source, d.Publisher)
 		if err != nil {
 			return nil, err
 		}
 		if d.Now == nil {
 			d.Now = time.Now
 		}
-		fn := &function{Deps: d, validator: v}
+		fn := &function{Deps: d, events: w}
 		return fn.handle, nil
 	}
 }
 
 type function struct {
 	Deps
-	validator *schemas.Validator
+	events *edge.Writer
 }
 
 func (f *function) handle(ctx context.Context, req Request) (Result, error) {
@@ -107,40 +105,19 @@ func (f *function) handle(ctx context.Context, req Request) (Result, error) {
 		return Result{}, fmt.Errorf("look up seller %s: %w", req.SellerID, err)
 	}
 	if len(reasons) > 0 {
-		return f.reject(ctx, req, reasons, now)
+		rej := schemas.EventRejected{Kind: "item", UserID: req.SellerID, Reasons: reasons}
+		if err := f.events.Reject(ctx, "", rej, now); err != nil {
+			return Result{}, fmt.Errorf("record rejected item: %w", err)
+		}
+		return Result{Reasons: reasons}, nil
 	}
 
 	item := Enrich(req, seller, now, uuid.Must(uuid.NewV7()).String())
-	e, err := schemas.NewEvent(schemas.TypeItemPlaced, schemas.Meta{
-		ID: item.ItemID, Source: source, Subject: item.ItemID, Time: now,
-	}, item)
-	if err != nil {
+	meta := schemas.Meta{ID: item.ItemID, Subject: item.ItemID, Time: now}
+	if err := f.events.Write(ctx, schemas.TopicItems, schemas.TypeItemPlaced, meta, item); err != nil {
 		return Result{}, err
-	}
-	// The contract is checked on the way out too: a bug here must not put an
-	// event into the log that every consumer then has to dead-letter.
-	if err := f.validator.Validate(schemas.TypeItemPlaced, e.Data()); err != nil {
-		return Result{}, fmt.Errorf("placeitem built an invalid event: %w", err)
-	}
-	if err := f.Publisher.PublishEvents(ctx, schemas.TopicItems, e); err != nil {
-		return Result{}, fmt.Errorf("publish item %s: %w", item.ItemID, err)
 	}
 	return Result{ItemID: item.ItemID, EndsAt: item.EndsAt}, nil
-}
-
-func (f *function) reject(ctx context.Context, req Request, reasons []schemas.FieldError, now time.Time) (Result, error) {
-	rej := schemas.EventRejected{Kind: "item", UserID: req.SellerID, Reasons: reasons, RejectedAt: now}
-	id := uuid.Must(uuid.NewV7()).String()
-	e, err := schemas.NewEvent(schemas.TypeEventRejected, schemas.Meta{
-		ID: id, Source: source, Subject: id, Time: now,
-	}, rej)
-	if err != nil {
-		return Result{}, err
-	}
-	if err := f.Publisher.PublishEvents(ctx, schemas.TopicRejected, e); err != nil {
-		return Result{}, fmt.Errorf("record rejected item: %w", err)
-	}
-	return Result{Reasons: reasons}, nil
 }
 
 // Validate applies the business rules to req and returns every violation.

@@ -1,0 +1,66 @@
+// Package edge holds what the in-band edge functions (placeitem, placebid)
+// share: writing an event they built, checked against its contract first,
+// and recording a refusal on auction.rejected so it is a fact in the log.
+package edge
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/uuid"
+
+	"github.com/auctionflow/auction/schemas"
+)
+
+// Publisher writes events and returns once the log acknowledged them.
+type Publisher interface {
+	PublishEvents(ctx context.Context, topic string, events ...event.Event) error
+}
+
+// Writer publishes one function's events.
+type Writer struct {
+	source    string
+	publisher Publisher
+	validator *schemas.Validator
+}
+
+// NewWriter returns a writer for events from source.
+func NewWriter(source string, p Publisher) (*Writer, error) {
+	v, err := schemas.NewValidator()
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{source: source, publisher: p, validator: v}, nil
+}
+
+// Write builds the event, checks its data against the contract and writes
+// it to topic. The check on the way out means a bug in a function never puts
+// an event into the log that every consumer then has to dead-letter.
+func (w *Writer) Write(ctx context.Context, topic, eventType string, m schemas.Meta, data any) error {
+	m.Source = w.source
+	e, err := schemas.NewEvent(eventType, m, data)
+	if err != nil {
+		return err
+	}
+	if err := w.validator.Validate(eventType, e.Data()); err != nil {
+		return fmt.Errorf("%s built an invalid %s event: %w", w.source, eventType, err)
+	}
+	if err := w.publisher.PublishEvents(ctx, topic, e); err != nil {
+		return fmt.Errorf("publish %s %s: %w", eventType, m.ID, err)
+	}
+	return nil
+}
+
+// Reject records a refusal on auction.rejected, keyed by subject (a fresh
+// id when the refusal concerns nothing that has one yet).
+func (w *Writer) Reject(ctx context.Context, subject string, rej schemas.EventRejected, now time.Time) error {
+	id := uuid.Must(uuid.NewV7()).String()
+	if subject == "" {
+		subject = id
+	}
+	rej.RejectedAt = now
+	return w.Write(ctx, schemas.TopicRejected, schemas.TypeEventRejected,
+		schemas.Meta{ID: id, Subject: subject, Time: now}, rej)
+}
