@@ -156,8 +156,12 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 		faas.Options{Name: "placeitem", Timeout: cfg.DeliveryTimeout + time.Second})
 	placeBid := faas.New(placebid.Init(placebid.Deps{Users: dir, Items: itemsOf(view), Publisher: producer}),
 		faas.Options{Name: "placebid", Timeout: cfg.DeliveryTimeout + time.Second})
+	bidDeps := placebid.Deps{Users: dir, Items: itemsOf(view), Publisher: producer}
+	placeBids := faas.New(placebid.InitBatch(bidDeps),
+		faas.Options{Name: "placebid-batch", Concurrency: 8, Timeout: cfg.DeliveryTimeout + time.Second})
 	gw := gateway.New(gateway.Deps{
-		Tokens: tokens, Users: dir, PlaceItem: placeItem, PlaceBid: placeBid, Auctions: view, Log: log,
+		Tokens: tokens, Users: dir, PlaceItem: placeItem, PlaceBid: placeBid, PlaceBids: placeBids,
+		Auctions: view, Log: log,
 		Ready: []gateway.Check{
 			{Name: "kafka", Check: producer.Ping},
 			{Name: "auction-view", Check: func(context.Context) error {

@@ -90,21 +90,72 @@ func IdempotentID(bidderID, key string) string {
 // Init returns the function's initialiser for the faas runtime.
 func Init(d Deps) faas.Init[Request, Result] {
 	return func(context.Context) (faas.Func[Request, Result], error) {
-		w, err := edge.NewWriter(source, d.Publisher)
+		fn, err := newFunction(d)
 		if err != nil {
 			return nil, err
 		}
-		if d.Now == nil {
-			d.Now = time.Now
-		}
-		fn := &function{Deps: d, events: w}
 		return fn.handle, nil
 	}
+}
+
+func newFunction(d Deps) (*function, error) {
+	w, err := edge.NewWriter(source, d.Publisher)
+	if err != nil {
+		return nil, err
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &function{Deps: d, events: w}, nil
 }
 
 type function struct {
 	Deps
 	events *edge.Writer
+}
+
+// InitBatch returns the batch form of the function: many bids checked one by
+// one, then every accepted bid written in one produce call and every refusal
+// in another. Per-bid latency is paid once per batch.
+func InitBatch(d Deps) faas.Init[[]Request, []Result] {
+	return func(context.Context) (faas.Func[[]Request, []Result], error) {
+		fn, err := newFunction(d)
+		if err != nil {
+			return nil, err
+		}
+		return fn.handleBatch, nil
+	}
+}
+
+func (f *function) handleBatch(ctx context.Context, reqs []Request) ([]Result, error) {
+	now := f.Now().UTC()
+	results := make([]Result, len(reqs))
+	var bids, refusals []edge.Outgoing
+	for i, req := range reqs {
+		bid, reasons, err := f.check(ctx, req, now)
+		if err != nil {
+			return nil, err
+		}
+		if len(reasons) > 0 {
+			rej := schemas.EventRejected{Kind: "bid", SubjectID: req.ItemID, UserID: req.BidderID, Reasons: reasons}
+			refusals = append(refusals, edge.Rejection(req.ItemID, rej, now))
+			results[i] = Result{Reasons: reasons}
+			continue
+		}
+		bids = append(bids, edge.Outgoing{Meta: schemas.Meta{ID: bid.BidID, Subject: bid.ItemID, Time: now}, Data: bid})
+		results[i] = Result{BidID: bid.BidID}
+	}
+	if len(bids) > 0 {
+		if err := f.events.WriteAll(ctx, schemas.TopicBids, schemas.TypeBidPlaced, bids...); err != nil {
+			return nil, err
+		}
+	}
+	if len(refusals) > 0 {
+		if err := f.events.WriteAll(ctx, schemas.TopicRejected, schemas.TypeEventRejected, refusals...); err != nil {
+			return nil, fmt.Errorf("record rejected bids: %w", err)
+		}
+	}
+	return results, nil
 }
 
 func (f *function) handle(ctx context.Context, req Request) (Result, error) {

@@ -3,12 +3,14 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/auctionflow/auction/functions/placebid"
+	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
 )
 
@@ -100,4 +102,72 @@ func (r *recorder) writeTo(w http.ResponseWriter) {
 	}
 	w.WriteHeader(r.status)
 	_, _ = w.Write(r.body.Bytes())
+}
+
+// maxBatch is the most bids one POST /v1/bids may carry.
+const maxBatch = 1000
+
+// maxBatchBody fits maxBatch bids with room for long item ids.
+const maxBatchBody = 256 << 10
+
+type batchRequest struct {
+	Bids []struct {
+		ItemID string `json:"itemId"`
+		Amount int64  `json:"amount"`
+	} `json:"bids"`
+}
+
+type batchResult struct {
+	ItemID string               `json:"itemId"`
+	BidID  string               `json:"bidId,omitempty"`
+	Status string               `json:"status"`
+	Errors []schemas.FieldError `json:"errors,omitempty"`
+}
+
+// placeBids is the batched edge path: up to maxBatch bids, one invocation,
+// one write to the log. It answers 202 with a result per bid, in order:
+// "pending" (in the log, awaiting the processor) or "rejected" with reasons.
+func (g *Gateway) placeBids(w http.ResponseWriter, r *http.Request) {
+	var body batchRequest
+	if !decodeJSON(w, r, maxBatchBody, &body) {
+		return
+	}
+	switch n := len(body.Bids); {
+	case n == 0:
+		writeProblem(w, r, http.StatusUnprocessableEntity, "invalid-batch", "the batch is empty",
+			schemas.FieldError{Field: "/bids", Code: "minItems", Message: "send at least one bid"})
+		return
+	case n > maxBatch:
+		writeProblem(w, r, http.StatusUnprocessableEntity, "invalid-batch", fmt.Sprintf("a batch holds at most %d bids", maxBatch),
+			schemas.FieldError{Field: "/bids", Code: "maxItems", Message: fmt.Sprintf("got %d bids, the limit is %d", n, maxBatch)})
+		return
+	}
+	bidder, _ := auth.Subject(r.Context())
+	reqs := make([]placebid.Request, len(body.Bids))
+	for i, b := range body.Bids {
+		reqs[i] = placebid.Request{BidderID: bidder, ItemID: b.ItemID, Amount: b.Amount}
+	}
+	res, err := g.PlaceBids.Invoke(r.Context(), reqs)
+	if err != nil {
+		g.functionFailed(w, r, err)
+		return
+	}
+	out := make([]batchResult, len(res))
+	for i, x := range res {
+		out[i] = batchResult{ItemID: reqs[i].ItemID, BidID: x.BidID, Status: "pending"}
+		if !x.Accepted() {
+			out[i].Status, out[i].Errors = "rejected", prefixFields(fmt.Sprintf("/bids/%d", i), x.Reasons)
+		}
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"results": out})
+}
+
+// prefixFields points field errors of one bid into the batch body.
+func prefixFields(prefix string, errs []schemas.FieldError) []schemas.FieldError {
+	out := make([]schemas.FieldError, len(errs))
+	for i, e := range errs {
+		e.Field = prefix + e.Field
+		out[i] = e
+	}
+	return out
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/functions/placeitem"
+	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/services/users"
 	"github.com/auctionflow/auction/streams/auction"
@@ -43,6 +44,8 @@ type Deps struct {
 	Users     users.Directory
 	PlaceItem Invoker[placeitem.Request, placeitem.Result]
 	PlaceBid  Invoker[placebid.Request, placebid.Result]
+	// PlaceBids is the batched edge path: many bids, one write to the log.
+	PlaceBids Invoker[[]placebid.Request, []placebid.Result]
 	Auctions  Auctions
 	Ready     []Check
 	Log       *slog.Logger
@@ -52,6 +55,7 @@ type Deps struct {
 type Gateway struct {
 	Deps
 	idem *idempotency
+	spec []byte
 }
 
 // idempotencyTTL is how long an Idempotency-Key's answer is kept.
@@ -59,7 +63,7 @@ const idempotencyTTL = 24 * time.Hour
 
 // New returns the gateway; Routes is its handler.
 func New(d Deps) *Gateway {
-	return &Gateway{Deps: d, idem: newIdempotency(idempotencyTTL, time.Now)}
+	return &Gateway{Deps: d, idem: newIdempotency(idempotencyTTL, time.Now), spec: schemas.OpenAPI()}
 }
 
 // Routes is the API as a readable tree.
@@ -76,6 +80,7 @@ func (g *Gateway) Routes() http.Handler {
 	r.Get("/healthz", g.healthz)
 	r.Get("/readyz", g.readyz)
 	r.Route("/v1", func(r chi.Router) {
+		r.Get("/openapi.yaml", g.openAPI)
 		r.Post("/users", g.register)
 		r.Post("/auth/token", g.issueToken)
 		r.Get("/items/{itemId}", g.getItem)
@@ -83,6 +88,7 @@ func (g *Gateway) Routes() http.Handler {
 			r.Use(g.Tokens.Require(g.unauthorized))
 			r.Post("/items", g.placeItem)
 			r.Post("/items/{itemId}/bids", g.placeBid)
+			r.Post("/bids", g.placeBids)
 		})
 	})
 	return r
@@ -91,6 +97,11 @@ func (g *Gateway) Routes() http.Handler {
 func (g *Gateway) unauthorized(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="auction"`)
 	writeProblem(w, r, http.StatusUnauthorized, "unauthorized", err.Error())
+}
+
+func (g *Gateway) openAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(g.spec)
 }
 
 func (g *Gateway) healthz(w http.ResponseWriter, _ *http.Request) {

@@ -365,7 +365,7 @@ func TestNotFound(t *testing.T) {
 	}{
 		{name: "unknown item", method: http.MethodGet, path: "/v1/items/no-such-item", typ: "unknown-item"},
 		{name: "unknown route", method: http.MethodGet, path: "/v2/items", typ: "not-found"},
-		{name: "unknown route under v1", method: http.MethodGet, path: "/v1/bids", typ: "not-found"},
+		{name: "unknown route under v1", method: http.MethodGet, path: "/v1/nothing-here", typ: "not-found"},
 		{name: "unknown root", method: http.MethodGet, path: "/", typ: "not-found"},
 	}
 	for _, tt := range tests {
