@@ -58,4 +58,5 @@ require (
 	go.uber.org/mock v0.6.0 // indirect
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/time v0.12.0 // indirect
 )

@@ -28,6 +28,13 @@ type config struct {
 	DemoUsers         bool
 	LogLevel          string
 	LogFormat         string
+	RateLimit         float64
+	RateBurst         int
+	UserCacheTTL      time.Duration
+	UserStore         string
+	DynamoEndpoint    string
+	DynamoRegion      string
+	UsersTable        string
 }
 
 // envVar documents one setting; the README's table is this list.
@@ -72,6 +79,18 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 		fs.DurationVar(p, name, v, doc+" ($"+env+")")
 		vars = append(vars, envVar{env, name, def.String(), doc})
 	}
+	flt := func(p *float64, name, env string, def float64, doc string) {
+		v := def
+		if e := getenv(env); e != "" {
+			f, err := strconv.ParseFloat(e, 64)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s=%q: not a number", env, e))
+			}
+			v = f
+		}
+		fs.Float64Var(p, name, v, doc+" ($"+env+")")
+		vars = append(vars, envVar{env, name, strconv.FormatFloat(def, 'g', -1, 64), doc})
+	}
 	boolean := func(p *bool, name, env string, def bool, doc string) {
 		v := def
 		if e := getenv(env); e != "" {
@@ -99,6 +118,13 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 	str(&c.JWTAudience, "jwt-audience", "AUCTION_JWT_AUDIENCE", "auction-api", "token audience (aud)")
 	dur(&c.TokenTTL, "token-ttl", "AUCTION_TOKEN_TTL", time.Hour, "lifetime of issued tokens")
 	boolean(&c.DemoUsers, "demo-users", "AUCTION_DEMO_USERS", true, "seed demo users and print how to use them")
+	flt(&c.RateLimit, "rate-limit", "AUCTION_RATE_LIMIT", 50, "authenticated requests per second per user (0: no limit)")
+	num(&c.RateBurst, "rate-burst", "AUCTION_RATE_BURST", 100, "requests a user may make at once before the rate applies")
+	dur(&c.UserCacheTTL, "user-cache-ttl", "AUCTION_USER_CACHE_TTL", 30*time.Second, "how stale the user profile used to enrich events may be (0: read the directory every time)")
+	str(&c.UserStore, "user-store", "AUCTION_USER_STORE", "memory", "user directory: memory or dynamodb")
+	str(&c.DynamoEndpoint, "dynamodb-endpoint", "AUCTION_DYNAMODB_ENDPOINT", "", "DynamoDB endpoint URL (empty: AWS)")
+	str(&c.DynamoRegion, "dynamodb-region", "AUCTION_DYNAMODB_REGION", "", "AWS region for DynamoDB (empty: from the AWS environment)")
+	str(&c.UsersTable, "users-table", "AUCTION_USERS_TABLE", "auction-users", "DynamoDB table of the user directory")
 	str(&c.LogLevel, "log-level", "AUCTION_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "AUCTION_LOG_FORMAT", "text", "text or json")
 
@@ -143,6 +169,9 @@ func (c *config) targets() (map[string]bool, error) {
 func (c *config) validate() error {
 	if c.Partitions < 1 || c.Replication < 1 {
 		return fmt.Errorf("partitions and replication must be at least 1")
+	}
+	if c.UserStore != "memory" && c.UserStore != "dynamodb" {
+		return fmt.Errorf("user store %q: want memory or dynamodb", c.UserStore)
 	}
 	if !c.embedded() && c.JWTKey == "" {
 		if ts, err := c.targets(); err == nil && ts[targetGateway] {

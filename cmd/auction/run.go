@@ -132,7 +132,11 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 	if err != nil {
 		return err
 	}
-	dir := users.NewMemory()
+	dir, err := userDirectory(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	profiles := users.NewCached(dir, cfg.UserCacheTTL, nil)
 	var demo []demoUser
 	if cfg.DemoUsers {
 		if demo, err = seedDemoUsers(ctx, dir, tokens); err != nil {
@@ -152,18 +156,25 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 	}
 	g.Go(func() error { return view.Run(ctx) })
 
-	placeItem := faas.New(placeitem.Init(placeitem.Deps{Users: dir, Publisher: producer}),
+	placeItem := faas.New(placeitem.Init(placeitem.Deps{Users: profiles, Publisher: producer}),
 		faas.Options{Name: "placeitem", Timeout: cfg.DeliveryTimeout + time.Second})
-	placeBid := faas.New(placebid.Init(placebid.Deps{Users: dir, Items: itemsOf(view), Publisher: producer}),
+	bidDeps := placebid.Deps{Users: profiles, Items: itemsOf(view), Publisher: producer}
+	placeBid := faas.New(placebid.Init(bidDeps),
 		faas.Options{Name: "placebid", Timeout: cfg.DeliveryTimeout + time.Second})
-	bidDeps := placebid.Deps{Users: dir, Items: itemsOf(view), Publisher: producer}
 	placeBids := faas.New(placebid.InitBatch(bidDeps),
 		faas.Options{Name: "placebid-batch", Concurrency: 8, Timeout: cfg.DeliveryTimeout + time.Second})
 	gw := gateway.New(gateway.Deps{
 		Tokens: tokens, Users: dir, PlaceItem: placeItem, PlaceBid: placeBid, PlaceBids: placeBids,
-		Auctions: view, Log: log,
+		Auctions: view, Log: log, RateLimit: gateway.RateLimit{Rate: cfg.RateLimit, Burst: cfg.RateBurst},
 		Ready: []gateway.Check{
 			{Name: "kafka", Check: producer.Ping},
+			{Name: "users", Check: func(ctx context.Context) error {
+				// A lookup of nobody proves the store answers.
+				if _, err := dir.Get(ctx, "readiness-probe"); err != nil && !errors.Is(err, users.ErrNotFound) {
+					return err
+				}
+				return nil
+			}},
 			{Name: "auction-view", Check: func(context.Context) error {
 				if !view.Recovered() {
 					return errors.New("still recovering the auction table")
@@ -200,6 +211,22 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 		env.listening(addr)
 	}
 	return nil
+}
+
+// userDirectory is the configured user store: in memory (embedded, demos)
+// or a DynamoDB table, created if missing.
+func userDirectory(ctx context.Context, cfg config) (users.Directory, error) {
+	if cfg.UserStore == "memory" {
+		return users.NewMemory(), nil
+	}
+	client, err := users.NewDynamoClient(ctx, cfg.DynamoEndpoint, cfg.DynamoRegion)
+	if err != nil {
+		return nil, err
+	}
+	if err := users.EnsureTable(ctx, client, cfg.UsersTable); err != nil {
+		return nil, err
+	}
+	return users.NewDynamo(client, cfg.UsersTable), nil
 }
 
 // itemsOf lets the validate-bid function look items up in the processor's view.

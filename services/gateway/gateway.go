@@ -48,14 +48,16 @@ type Deps struct {
 	PlaceBids Invoker[[]placebid.Request, []placebid.Result]
 	Auctions  Auctions
 	Ready     []Check
+	RateLimit RateLimit
 	Log       *slog.Logger
 }
 
 // Gateway serves the API.
 type Gateway struct {
 	Deps
-	idem *idempotency
-	spec []byte
+	idem    *idempotency
+	limiter *userLimiter
+	spec    []byte
 }
 
 // idempotencyTTL is how long an Idempotency-Key's answer is kept.
@@ -63,7 +65,10 @@ const idempotencyTTL = 24 * time.Hour
 
 // New returns the gateway; Routes is its handler.
 func New(d Deps) *Gateway {
-	return &Gateway{Deps: d, idem: newIdempotency(idempotencyTTL, time.Now), spec: schemas.OpenAPI()}
+	return &Gateway{
+		Deps: d, idem: newIdempotency(idempotencyTTL, time.Now),
+		limiter: newUserLimiter(d.RateLimit, time.Now), spec: schemas.OpenAPI(),
+	}
 }
 
 // Routes is the API as a readable tree.
@@ -85,7 +90,7 @@ func (g *Gateway) Routes() http.Handler {
 		r.Post("/auth/token", g.issueToken)
 		r.Get("/items/{itemId}", g.getItem)
 		r.Group(func(r chi.Router) {
-			r.Use(g.Tokens.Require(g.unauthorized))
+			r.Use(g.Tokens.Require(g.unauthorized), g.limitPerUser)
 			r.Post("/items", g.placeItem)
 			r.Post("/items/{itemId}/bids", g.placeBid)
 			r.Post("/bids", g.placeBids)

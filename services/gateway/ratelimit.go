@@ -1,0 +1,88 @@
+package gateway
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/auctionflow/auction/services/auth"
+)
+
+// RateLimit bounds how fast one user may call the authenticated routes
+// (placing items and bids; a batch counts as one call). Anonymous reads are
+// not limited. Zero Rate turns the limit off.
+type RateLimit struct {
+	// Rate is requests per second per user; Burst is how many may come at once.
+	Rate  float64
+	Burst int
+}
+
+// userLimiter keeps a token bucket per user. Buckets idle for longer than it
+// takes to refill are forgotten, so memory follows active users only.
+type userLimiter struct {
+	limit RateLimit
+	now   func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	sweepAt time.Time
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newUserLimiter(l RateLimit, now func() time.Time) *userLimiter {
+	return &userLimiter{limit: l, now: now, buckets: map[string]*bucket{}}
+}
+
+// allow takes a token for user, or says how long until one is free.
+func (u *userLimiter) allow(user string) (bool, time.Duration) {
+	now := u.now()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if now.After(u.sweepAt) {
+		idle := time.Duration(float64(u.limit.Burst)/u.limit.Rate*float64(time.Second)) + time.Minute
+		for k, b := range u.buckets {
+			if now.Sub(b.seen) > idle {
+				delete(u.buckets, k)
+			}
+		}
+		u.sweepAt = now.Add(time.Minute)
+	}
+	b, ok := u.buckets[user]
+	if !ok {
+		b = &bucket{lim: rate.NewLimiter(rate.Limit(u.limit.Rate), u.limit.Burst)}
+		u.buckets[user] = b
+	}
+	b.seen = now
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// limitPerUser answers 429 with Retry-After when the caller is over its rate.
+// It runs after authentication: the limit is per user, not per address.
+func (g *Gateway) limitPerUser(next http.Handler) http.Handler {
+	if g.RateLimit.Rate <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, _ := auth.Subject(r.Context())
+		if ok, wait := g.limiter.allow(user); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			writeProblem(w, r, http.StatusTooManyRequests, "rate-limited",
+				"too many requests from this user; retry after the time in Retry-After")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
