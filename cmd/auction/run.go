@@ -24,6 +24,7 @@ import (
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/services/gateway"
+	"github.com/auctionflow/auction/services/live"
 	"github.com/auctionflow/auction/services/users"
 	"github.com/auctionflow/auction/streams/auction"
 )
@@ -155,6 +156,8 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 		return err
 	}
 	g.Go(func() error { return view.Run(ctx) })
+	hub := live.New(kcfg, log)
+	g.Go(func() error { return hub.Run(ctx) })
 
 	placeItem := faas.New(placeitem.Init(placeitem.Deps{Users: profiles, Publisher: producer}),
 		faas.Options{Name: "placeitem", Timeout: cfg.DeliveryTimeout + time.Second})
@@ -165,7 +168,7 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 		faas.Options{Name: "placebid-batch", Concurrency: 8, Timeout: cfg.DeliveryTimeout + time.Second})
 	gw := gateway.New(gateway.Deps{
 		Tokens: tokens, Users: dir, PlaceItem: placeItem, PlaceBid: placeBid, PlaceBids: placeBids,
-		Auctions: view, Log: log, RateLimit: gateway.RateLimit{Rate: cfg.RateLimit, Burst: cfg.RateBurst},
+		Auctions: view, Live: hub, Log: log, RateLimit: gateway.RateLimit{Rate: cfg.RateLimit, Burst: cfg.RateBurst},
 		Ready: []gateway.Check{
 			{Name: "kafka", Check: producer.Ping},
 			{Name: "users", Check: func(ctx context.Context) error {
@@ -174,6 +177,14 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 					return err
 				}
 				return nil
+			}},
+			{Name: "live", Check: func(context.Context) error {
+				select {
+				case <-hub.Ready():
+					return nil
+				default:
+					return errors.New("not yet following the result topics")
+				}
 			}},
 			{Name: "auction-view", Check: func(context.Context) error {
 				if !view.Recovered() {

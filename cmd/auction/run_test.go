@@ -45,50 +45,15 @@ func (s *syncBuffer) String() string {
 // item posted over HTTP goes through the edge function into auction.items,
 // the processor stores it, and the gateway serves it from its view.
 func TestRunEmbedded(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
-	addrs := make(chan string, 1)
-	done := make(chan error, 1)
 	start := time.Now()
-	kafkaPort := freePort(t)
-	env := map[string]string{"AUCTION_HTTP_ADDR": "127.0.0.1:0", "AUCTION_PARTITIONS": "3",
-		"AUCTION_EMBEDDED_KAFKA_PORT": strconv.Itoa(kafkaPort)}
-	go func() {
-		done <- run(ctx, nil, runEnv{
-			getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
-			listening: func(a string) { addrs <- a },
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run returned %v after shutdown, want nil", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("run did not stop within 30 s of cancellation")
-		}
-		if t.Failed() {
-			t.Logf("stderr:\n%s", stderr.String())
-		}
-	})
-
-	var base string
-	select {
-	case a := <-addrs:
-		base = "http://" + a
-	case err := <-done:
-		t.Fatalf("run stopped early: %v\n%s", err, stderr.String())
-	case <-time.After(15 * time.Second):
-		t.Fatalf("gateway not listening within 15 s\n%s", stderr.String())
-	}
+	p := startPlatform(t, nil)
+	base := p.base
 	if code := get(t, base+"/healthz", nil); code != http.StatusOK {
 		t.Fatalf("GET /healthz: got %d, want 200", code)
 	}
 	t.Logf("healthy %s after start", time.Since(start).Round(time.Millisecond))
 
-	out := stdout.String()
+	out := p.stdout.String()
 	for _, who := range []string{"alice@example.com", "bob@example.com", "carol@example.com", demoPassword} {
 		if !strings.Contains(out, who) {
 			t.Fatalf("stdout does not mention %q:\n%s", who, out)
@@ -168,7 +133,7 @@ func TestRunEmbedded(t *testing.T) {
 	if bidIDs[0] != bidIDs[1] {
 		t.Fatalf("retried bid ids: got %v, want the same id twice", bidIDs)
 	}
-	brokers := []string{"127.0.0.1:" + strconv.Itoa(kafkaPort)}
+	brokers := p.brokers
 	if n := kafkatest.Count(t, brokers, schemas.TopicBids, 3); n != 1 {
 		t.Fatalf("records on %s: got %d, want 1", schemas.TopicBids, n)
 	}
@@ -176,6 +141,83 @@ func TestRunEmbedded(t *testing.T) {
 	if string(bids[0].Key) != placed.ItemID {
 		t.Fatalf("bid record key: got %q, want the item id %q", bids[0].Key, placed.ItemID)
 	}
+}
+
+// platform is `auction run` running in-process for a test.
+type platform struct {
+	base    string // http://host:port of the gateway
+	brokers []string
+	stdout  *syncBuffer
+}
+
+// startPlatform runs the whole platform as the README's run command does,
+// on an embedded broker whose address the test knows, and stops it when the
+// test ends (asserting a clean shutdown).
+func startPlatform(t *testing.T, extra map[string]string) *platform {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	addrs := make(chan string, 1)
+	done := make(chan error, 1)
+	kafkaPort := freePort(t)
+	env := map[string]string{"AUCTION_HTTP_ADDR": "127.0.0.1:0", "AUCTION_PARTITIONS": "3",
+		"AUCTION_EMBEDDED_KAFKA_PORT": strconv.Itoa(kafkaPort)}
+	for k, v := range extra {
+		env[k] = v
+	}
+	go func() {
+		done <- run(ctx, nil, runEnv{
+			getenv: func(k string) string { return env[k] }, stdout: stdout, stderr: stderr,
+			listening: func(a string) { addrs <- a },
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run returned %v after shutdown, want nil", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("run did not stop within 30 s of cancellation")
+		}
+		if t.Failed() {
+			t.Logf("stderr:\n%s", stderr.String())
+		}
+	})
+	select {
+	case a := <-addrs:
+		p := &platform{base: "http://" + a, brokers: []string{"127.0.0.1:" + strconv.Itoa(kafkaPort)}, stdout: stdout}
+		p.waitReady(t)
+		return p
+	case err := <-done:
+		t.Fatalf("run stopped early: %v\n%s", err, stderr.String())
+	case <-time.After(15 * time.Second):
+		t.Fatalf("gateway not listening within 15 s\n%s", stderr.String())
+	}
+	return nil
+}
+
+// waitReady polls /readyz until every check passes.
+func (p *platform) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for get(t, p.base+"/readyz", nil) != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready within 15 s")
+		}
+		<-time.After(20 * time.Millisecond)
+	}
+}
+
+// token returns the demo token printed for email.
+func (p *platform) token(t *testing.T, email string) string {
+	t.Helper()
+	m := regexp.MustCompile(regexp.QuoteMeta(email) + `\s+id \S+\s+token \(24h\): (\S+)`).FindStringSubmatch(p.stdout.String())
+	if m == nil {
+		t.Fatalf("stdout prints no token for %s:\n%s", email, p.stdout.String())
+	}
+	return m[1]
 }
 
 // freePort asks the kernel for a free loopback port.

@@ -8,10 +8,12 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 
 	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
+	"github.com/auctionflow/auction/services/live"
 )
 
 type placeBidRequest struct {
@@ -71,14 +73,28 @@ func (g *Gateway) placeBid(w http.ResponseWriter, r *http.Request) {
 	rec.writeTo(w)
 }
 
-// bid invokes the validate-bid function and answers for it.
+// bid invokes the validate-bid function and answers for it. With
+// "Prefer: wait=N" it also waits for the processor's verdict.
 func (g *Gateway) bid(w http.ResponseWriter, r *http.Request, req placebid.Request) {
+	wait := preferWait(r)
+	var verdict <-chan live.Update
+	if wait > 0 && g.Live != nil {
+		if req.BidID == "" {
+			req.BidID = uuid.Must(uuid.NewV7()).String()
+		}
+		// Listen before writing: the verdict can be faster than our answer.
+		var cancel func()
+		verdict, cancel = g.Live.Expect(req.BidID)
+		defer cancel()
+	}
 	res, err := g.PlaceBid.Invoke(r.Context(), req)
 	switch {
 	case err != nil:
 		g.functionFailed(w, r, err)
 	case !res.Accepted():
 		writeProblem(w, r, http.StatusUnprocessableEntity, "invalid-bid", "the bid was refused", res.Reasons...)
+	case verdict != nil:
+		g.awaitVerdict(w, r, verdict, wait, res.BidID, req.ItemID)
 	default:
 		w.Header().Set("Location", "/v1/bids/"+res.BidID)
 		writeJSON(w, http.StatusAccepted, placeBidResponse{BidID: res.BidID, ItemID: req.ItemID, Status: "pending"})

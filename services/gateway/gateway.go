@@ -47,6 +47,8 @@ type Deps struct {
 	// PlaceBids is the batched edge path: many bids, one write to the log.
 	PlaceBids Invoker[[]placebid.Request, []placebid.Result]
 	Auctions  Auctions
+	// Live, when set, enables Prefer: wait on bids and the SSE stream.
+	Live      Live
 	Ready     []Check
 	RateLimit RateLimit
 	Log       *slog.Logger
@@ -89,6 +91,7 @@ func (g *Gateway) Routes() http.Handler {
 		r.Post("/users", g.register)
 		r.Post("/auth/token", g.issueToken)
 		r.Get("/items/{itemId}", g.getItem)
+		r.Get("/items/{itemId}/events", g.itemEvents)
 		r.Group(func(r chi.Router) {
 			r.Use(g.Tokens.Require(g.unauthorized), g.limitPerUser)
 			r.Post("/items", g.placeItem)
