@@ -217,3 +217,25 @@ type DeadLetter struct {
 	Consumer string
 	At       time.Time
 }
+
+// Bid statuses in BidStatus.
+const (
+	StatusPending  = "pending"
+	StatusAccepted = "accepted"
+	StatusRejected = "rejected"
+)
+
+// BidStatus is the latest word on one bid, keyed by bid id on the compacted
+// topic auction.bid-status: a table, not an event, so any client can look a
+// bid up by its id alone. The processor writes it with every verdict, and
+// "pending" when it holds a bid that came before its item.
+type BidStatus struct {
+	BidID     string       `json:"bidId"`
+	ItemID    string       `json:"itemId"`
+	BidderID  string       `json:"bidderId"`
+	Amount    Money        `json:"amount"`
+	Status    string       `json:"status"`
+	Reason    RejectReason `json:"reason,omitempty"`
+	Detail    string       `json:"detail,omitempty"`
+	UpdatedAt time.Time    `json:"updatedAt"`
+}

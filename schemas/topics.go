@@ -10,6 +10,7 @@ const (
 	TopicItemComplete  = "auction.item-complete"
 	TopicNotifications = "auction.notifications"
 	TopicRejected      = "auction.rejected"
+	TopicBidStatus     = "auction.bid-status"
 	TopicDeadLetter    = "auction.dead-letter"
 
 	// GroupAuction is the goka processor group that joins items and bids.
@@ -56,6 +57,8 @@ func Catalog() []Topic {
 			Doc: "the goka group table: each auction's state (internal to the processor)"},
 		{Name: TopicBidResults, Key: "item id", CoPartitioned: true, CleanupPolicy: CleanupDelete,
 			EventTypes: []string{TypeBidAccepted, TypeBidRejected}, Doc: "the processor's verdict on every bid"},
+		{Name: TopicBidStatus, Key: "bid id", CleanupPolicy: CleanupCompact,
+			Doc: "the latest status of every bid (a table: BidStatus records, not events)"},
 		{Name: TopicItemComplete, Key: "item id", CoPartitioned: true, CleanupPolicy: CleanupDelete,
 			EventTypes: []string{TypeItemCompleted}, Doc: "one event per auction when it closes"},
 		{Name: TopicNotifications, Key: "user id", CleanupPolicy: CleanupDelete,

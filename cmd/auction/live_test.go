@@ -97,9 +97,29 @@ func TestLiveVerdicts(t *testing.T) {
 			t.Fatalf("%s bids %s: got event %+v, want %s for that amount", tt.who, tt.amount, ev, tt.wantEvent)
 		}
 	}
-	// Without the preference the answer does not wait: 202 pending.
-	if status, body := bid(t, p, p.token(t, "bob@example.com"), itemID, "2000", ""); status != http.StatusAccepted || !strings.Contains(body, `"pending"`) {
+	// Without the preference the answer does not wait: 202 pending. The
+	// bid's status is then readable by its id alone.
+	status, body := bid(t, p, p.token(t, "bob@example.com"), itemID, "2000", "")
+	if status != http.StatusAccepted || !strings.Contains(body, `"pending"`) {
 		t.Fatalf("bid without Prefer: got %d %s, want 202 pending", status, body)
+	}
+	var placed struct{ BidID string }
+	if err := json.Unmarshal([]byte(body), &placed); err != nil || placed.BidID == "" {
+		t.Fatalf("bid answer %s: no bidId", body)
+	}
+	var st struct{ Status, ItemID, BidderID string }
+	deadline := time.Now().Add(5 * time.Second)
+	for get(t, p.base+"/v1/bids/"+placed.BidID, &st) != http.StatusOK || st.Status == "pending" {
+		if time.Now().After(deadline) {
+			t.Fatalf("bid %s not decided within 5 s (last %+v)", placed.BidID, st)
+		}
+		<-time.After(10 * time.Millisecond)
+	}
+	if st.Status != "accepted" || st.ItemID != itemID || st.BidderID != "u-bob" {
+		t.Fatalf("GET /v1/bids/%s: got %+v, want bob's accepted bid on %s", placed.BidID, st, itemID)
+	}
+	if code := get(t, p.base+"/v1/bids/no-such-bid", nil); code != http.StatusNotFound {
+		t.Fatalf("unknown bid: got %d, want 404", code)
 	}
 	if code := get(t, p.base+"/v1/items/no-such-item/events", nil); code != http.StatusNotFound {
 		t.Fatalf("events of an unknown item: got %d, want 404", code)

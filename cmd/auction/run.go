@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 	"golang.org/x/sync/errgroup"
 
@@ -89,10 +91,19 @@ func run(ctx context.Context, args []string, env runEnv) error {
 		return err
 	}
 
+	// Local copies of goka tables live on disk (LevelDB): the processor's in
+	// AUCTION_STATE_DIR when it is kept across restarts, views' always in a
+	// scratch folder, since they are rebuilt from their topics at start.
+	scratch, err := os.MkdirTemp("", "auction-state-*")
+	if err != nil {
+		return fmt.Errorf("scratch folder for goka state: %w", err)
+	}
+	defer os.RemoveAll(scratch)
+
 	g, ctx := errgroup.WithContext(ctx)
 	if targets[targetProcessor] {
 		p, err := auction.New(auction.Config{
-			Kafka: kcfg, Flush: cfg.GokaFlush, Storage: processorStorage(cfg), Log: log,
+			Kafka: kcfg, Flush: cfg.GokaFlush, Storage: processorStorage(cfg, scratch), Log: log,
 		})
 		if err != nil {
 			return err
@@ -102,7 +113,7 @@ func run(ctx context.Context, args []string, env runEnv) error {
 		})
 	}
 	if targets[targetGateway] {
-		if err := startGateway(ctx, g, cfg, kcfg, log, env); err != nil {
+		if err := startGateway(ctx, g, cfg, kcfg, log, env, scratch); err != nil {
 			return err
 		}
 	}
@@ -116,15 +127,17 @@ func run(ctx context.Context, args []string, env runEnv) error {
 
 // processorStorage is where the processor keeps its local table copy. The
 // embedded broker forgets everything on restart, and goka refuses a local
-// table that is ahead of its topic, so embedded mode keeps it in memory.
-func processorStorage(cfg config) storage.Builder {
+// table that is ahead of its topic, so embedded mode starts from a fresh
+// scratch folder every time; with a real cluster AUCTION_STATE_DIR keeps it
+// across restarts (recovery then reads only what is new).
+func processorStorage(cfg config, scratch string) storage.Builder {
 	if cfg.embedded() || cfg.StateDir == "" {
-		return storage.MemoryBuilder()
+		return storage.DefaultBuilder(filepath.Join(scratch, "processor"))
 	}
 	return storage.DefaultBuilder(filepath.Join(cfg.StateDir, "goka"))
 }
 
-func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, env runEnv) error {
+func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, env runEnv, scratch string) error {
 	key := []byte(cfg.JWTKey)
 	if cfg.JWTKey == "" {
 		key = auth.GenerateKey()
@@ -150,12 +163,18 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 	if err != nil {
 		return err
 	}
-	view, err := auction.NewView(kcfg, log)
+	view, err := auction.NewView(kcfg, log, goka.WithViewStorageBuilder(storage.DefaultBuilder(filepath.Join(scratch, "view-auctions"))))
 	if err != nil {
 		producer.Close()
 		return err
 	}
 	g.Go(func() error { return view.Run(ctx) })
+	bids, err := auction.NewBidView(kcfg, log, goka.WithViewStorageBuilder(storage.DefaultBuilder(filepath.Join(scratch, "view-bids"))))
+	if err != nil {
+		producer.Close()
+		return err
+	}
+	g.Go(func() error { return bids.Run(ctx) })
 	hub := live.New(kcfg, log)
 	g.Go(func() error { return hub.Run(ctx) })
 
@@ -168,7 +187,7 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 		faas.Options{Name: "placebid-batch", Concurrency: 8, Timeout: cfg.DeliveryTimeout + time.Second})
 	gw := gateway.New(gateway.Deps{
 		Tokens: tokens, Users: dir, PlaceItem: placeItem, PlaceBid: placeBid, PlaceBids: placeBids,
-		Auctions: view, Live: hub, Log: log, RateLimit: gateway.RateLimit{Rate: cfg.RateLimit, Burst: cfg.RateBurst},
+		Auctions: view, Bids: bids, Live: hub, Log: log, RateLimit: gateway.RateLimit{Rate: cfg.RateLimit, Burst: cfg.RateBurst},
 		Ready: []gateway.Check{
 			{Name: "kafka", Check: producer.Ping},
 			{Name: "users", Check: func(ctx context.Context) error {
@@ -187,8 +206,8 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 				}
 			}},
 			{Name: "auction-view", Check: func(context.Context) error {
-				if !view.Recovered() {
-					return errors.New("still recovering the auction table")
+				if !view.Recovered() || !bids.Recovered() {
+					return errors.New("still recovering the auction and bid tables")
 				}
 				return nil
 			}},

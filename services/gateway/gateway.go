@@ -30,6 +30,12 @@ type Invoker[In, Out any] interface {
 // Auctions reads auction state (an auction.View).
 type Auctions interface {
 	Get(itemID string) (*auction.State, error)
+	List(after string, limit int, keep func(*auction.State) bool) (auction.Page, error)
+}
+
+// Bids reads bid statuses (an auction.BidView).
+type Bids interface {
+	Bid(bidID string) (*schemas.BidStatus, error)
 }
 
 // Check is a named readiness check.
@@ -47,6 +53,7 @@ type Deps struct {
 	// PlaceBids is the batched edge path: many bids, one write to the log.
 	PlaceBids Invoker[[]placebid.Request, []placebid.Result]
 	Auctions  Auctions
+	Bids      Bids
 	// Live, when set, enables Prefer: wait on bids and the SSE stream.
 	Live      Live
 	Ready     []Check
@@ -90,7 +97,9 @@ func (g *Gateway) Routes() http.Handler {
 		r.Get("/openapi.yaml", g.openAPI)
 		r.Post("/users", g.register)
 		r.Post("/auth/token", g.issueToken)
+		r.Get("/items", g.listItems)
 		r.Get("/items/{itemId}", g.getItem)
+		r.Get("/bids/{bidId}", g.getBid)
 		r.Get("/items/{itemId}/events", g.itemEvents)
 		r.Group(func(r chi.Router) {
 			r.Use(g.Tokens.Require(g.unauthorized), g.limitPerUser)

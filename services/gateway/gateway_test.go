@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,6 +74,31 @@ func (f *fakeAuctions) Get(itemID string) (*auction.State, error) {
 		return nil, f.err
 	}
 	return f.states[itemID], nil
+}
+
+// List pages through the states in item-id order, like auction.View.
+func (f *fakeAuctions) List(after string, limit int, keep func(*auction.State) bool) (auction.Page, error) {
+	if f.err != nil {
+		return auction.Page{}, f.err
+	}
+	ids := make([]string, 0, len(f.states))
+	for id := range f.states {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var p auction.Page
+	for _, id := range ids {
+		s := f.states[id]
+		if id <= after || s.Item == nil || !keep(s) {
+			continue
+		}
+		if len(p.Items) == limit {
+			p.Next = p.Items[limit-1].Item.ItemID
+			break
+		}
+		p.Items = append(p.Items, s)
+	}
+	return p, nil
 }
 
 // syncBuffer is a log sink safe for the handler goroutines.
@@ -391,7 +417,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		method string
 		path   string
 	}{
-		{method: http.MethodGet, path: "/v1/items"},
+		{method: http.MethodPut, path: "/v1/items"},
 		{method: http.MethodDelete, path: "/v1/items/item-42"},
 		{method: http.MethodGet, path: "/v1/auth/token"},
 		{method: http.MethodPost, path: "/healthz"},

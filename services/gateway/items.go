@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -10,6 +12,7 @@ import (
 	"github.com/auctionflow/auction/functions/faas"
 	"github.com/auctionflow/auction/functions/placeitem"
 	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/streams/auction"
 )
@@ -135,4 +138,85 @@ func itemView(s *auction.State) itemResponse {
 		}
 	}
 	return r
+}
+
+const (
+	defaultPageSize = 20
+	maxPageSize     = 100
+)
+
+type itemPage struct {
+	Items      []itemResponse `json:"items"`
+	NextCursor string         `json:"nextCursor,omitempty"`
+}
+
+// listItems answers GET /v1/items?status=open|closed&category=...&limit=...&cursor=...
+func (g *Gateway) listItems(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var errs []schemas.FieldError
+	status := q.Get("status")
+	if status != "" && status != "open" && status != "closed" {
+		errs = append(errs, schemas.FieldError{Field: "status", Code: "enum", Message: "status must be open or closed"})
+	}
+	limit := defaultPageSize
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > maxPageSize {
+			errs = append(errs, schemas.FieldError{Field: "limit", Code: "range", Message: fmt.Sprintf("limit must be 1 to %d", maxPageSize)})
+		}
+		limit = n
+	}
+	if len(errs) > 0 {
+		writeProblem(w, r, http.StatusBadRequest, "bad-query", "the query is invalid", errs...)
+		return
+	}
+	category := q.Get("category")
+	page, err := g.Auctions.List(q.Get("cursor"), limit, func(s *auction.State) bool {
+		closed := s.Status == auction.StatusClosed
+		return (status == "" || (status == "closed") == closed) && (category == "" || s.Item.Category == category)
+	})
+	if err != nil {
+		g.internal(w, r, err)
+		return
+	}
+	out := itemPage{Items: make([]itemResponse, len(page.Items)), NextCursor: page.Next}
+	for i, s := range page.Items {
+		out.Items[i] = itemView(s)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type bidResponse struct {
+	BidID     string    `json:"bidId"`
+	ItemID    string    `json:"itemId"`
+	BidderID  string    `json:"bidderId"`
+	Amount    int64     `json:"amount"`
+	Currency  string    `json:"currency"`
+	Status    string    `json:"status"`
+	Reason    string    `json:"reason,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// getBid answers what became of a bid: pending (held until its item
+// arrives), accepted or rejected with the reason. A bid the processor has
+// not seen yet is 404 for the moment it takes to get there.
+func (g *Gateway) getBid(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "bidId")
+	var st *schemas.BidStatus
+	var err error
+	if g.Bids != nil {
+		st, err = g.Bids.Bid(id)
+	}
+	if err != nil {
+		g.internal(w, r, err)
+		return
+	}
+	if st == nil {
+		writeProblem(w, r, http.StatusNotFound, "unknown-bid", "no bid "+id+" (a just-placed bid appears within moments)")
+		return
+	}
+	writeJSON(w, http.StatusOK, bidResponse{BidID: st.BidID, ItemID: st.ItemID, BidderID: st.BidderID,
+		Amount: st.Amount.Amount, Currency: st.Amount.Currency, Status: st.Status,
+		Reason: string(st.Reason), Detail: st.Detail, UpdatedAt: st.UpdatedAt})
 }

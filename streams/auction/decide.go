@@ -173,3 +173,26 @@ func cloneVerdicts(m map[string]string) map[string]string {
 	}
 	return out
 }
+
+// BidStatuses derives the bid-status records (see schemas.BidStatus) of one
+// step: one per verdict in outs, and "pending" for a bid Decide held because
+// its item has not arrived. It is pure, like Decide.
+func BidStatuses(in Input, next State, outs []Output, now time.Time) []schemas.BidStatus {
+	var recs []schemas.BidStatus
+	for _, o := range outs {
+		switch d := o.Data.(type) {
+		case schemas.BidAccepted:
+			recs = append(recs, schemas.BidStatus{BidID: d.BidID, ItemID: d.ItemID, BidderID: d.BidderID,
+				Amount: d.Amount, Status: schemas.StatusAccepted, UpdatedAt: now})
+		case schemas.BidRejected:
+			recs = append(recs, schemas.BidStatus{BidID: d.BidID, ItemID: d.ItemID, BidderID: d.BidderID,
+				Amount: d.Amount, Status: schemas.StatusRejected, Reason: d.Reason, Detail: d.Detail, UpdatedAt: now})
+		}
+	}
+	if b := in.Bid; b != nil && next.Item == nil &&
+		slices.ContainsFunc(next.Pending, func(p schemas.BidPlaced) bool { return p.BidID == b.BidID }) {
+		recs = append(recs, schemas.BidStatus{BidID: b.BidID, ItemID: b.ItemID, BidderID: b.Bidder.ID,
+			Amount: b.Amount, Status: schemas.StatusPending, UpdatedAt: now})
+	}
+	return recs
+}

@@ -50,6 +50,7 @@ func (p *Processor) Graph() *goka.GroupGraph {
 		goka.Output(goka.Stream(schemas.TopicBidResults), raw),
 		goka.Output(goka.Stream(schemas.TopicItemComplete), raw),
 		goka.Output(goka.Stream(schemas.TopicDeadLetter), raw),
+		goka.Output(goka.Stream(schemas.TopicBidStatus), bidStatusCodec{}),
 	)
 }
 
@@ -119,12 +120,16 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	if cur, ok := ctx.Value().(*State); ok && cur != nil {
 		s = *cur
 	}
-	next, outs := Decide(s, in, p.cfg.Now())
+	now := p.cfg.Now()
+	next, outs := Decide(s, in, now)
 	for _, o := range outs {
 		if err := p.emit(ctx, in.EventID, o); err != nil {
 			// An output we built ourselves failed to encode: a bug, not bad input.
 			ctx.Fail(err)
 		}
+	}
+	for _, st := range BidStatuses(in, next, outs, now) {
+		ctx.Emit(goka.Stream(schemas.TopicBidStatus), st.BidID, &st)
 	}
 	if next.Version != s.Version {
 		ctx.SetValue(&next)

@@ -66,3 +66,22 @@ func (stateCodec) Decode(b []byte) (any, error) {
 	}
 	return &s, nil
 }
+
+// bidStatusCodec encodes the records of auction.bid-status as JSON.
+type bidStatusCodec struct{}
+
+func (bidStatusCodec) Encode(v any) ([]byte, error) {
+	s, ok := v.(*schemas.BidStatus)
+	if !ok {
+		return nil, fmt.Errorf("bid status: cannot encode %T", v)
+	}
+	return json.Marshal(s)
+}
+
+func (bidStatusCodec) Decode(b []byte) (any, error) {
+	var s schemas.BidStatus
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("bid status: %w", err)
+	}
+	return &s, nil
+}
