@@ -69,11 +69,14 @@ func (g *Gateway) awaitVerdict(w http.ResponseWriter, r *http.Request, verdict <
 		rej := u.Rejected
 		writeProblem(w, r, http.StatusConflict, "bid-rejected", rej.Detail,
 			schemas.FieldError{Field: "", Code: string(rej.Reason), Message: rej.Detail})
+		return
 	case <-timer.C:
-		w.Header().Set("Location", "/v1/bids/"+bidID)
-		writeJSON(w, http.StatusAccepted, placeBidResponse{BidID: bidID, ItemID: itemID, Status: "pending"})
 	case <-r.Context().Done():
+		// The client left, but the bid is in the log: answer as if it had
+		// not asked to wait, so an idempotent retry replays a true answer.
 	}
+	w.Header().Set("Location", "/v1/bids/"+bidID)
+	writeJSON(w, http.StatusAccepted, placeBidResponse{BidID: bidID, ItemID: itemID, Status: "pending"})
 }
 
 // itemEvents streams an item's bid results and its completion as
