@@ -2,6 +2,7 @@ package auction
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -78,8 +79,11 @@ func placeItem(s State, item schemas.ItemPlaced, now time.Time) (State, []Output
 }
 
 func placeBid(s State, b schemas.BidPlaced, now time.Time) (State, []Output) {
-	if _, decided := s.Verdicts[b.BidID]; decided {
-		return s, nil
+	if v, decided := s.Verdicts[b.BidID]; decided {
+		// Decided before: the event that carried the verdict may be what was
+		// lost (a crash between the table write and the output write), so
+		// it is emitted again, identical, and consumers drop the duplicate.
+		return s, []Output{v.output(b.BidID, b.ItemID)}
 	}
 	if s.Item == nil {
 		if slices.ContainsFunc(s.Pending, func(p schemas.BidPlaced) bool { return p.BidID == b.BidID }) {
@@ -90,32 +94,39 @@ func placeBid(s State, b schemas.BidPlaced, now time.Time) (State, []Output) {
 		s.Version++
 		return s, nil
 	}
-	s.Verdicts = cloneVerdicts(s.Verdicts)
+	s.Verdicts = maps.Clone(s.Verdicts)
+	if s.Verdicts == nil {
+		s.Verdicts = map[string]Verdict{}
+	}
 	s.Version++
-	reason, detail := judge(s, b)
-	if reason != "" {
-		s.Verdicts[b.BidID] = string(reason)
-		return s, []Output{{
-			Topic: schemas.TopicBidResults, Type: schemas.TypeBidRejected, ID: b.BidID + ".result",
-			Data: schemas.BidRejected{
-				BidID: b.BidID, ItemID: b.ItemID, BidderID: b.Bidder.ID, Amount: b.Amount,
-				Reason: reason, Detail: detail, PlacedAt: b.PlacedAt, DecidedAt: now,
-			},
-		}}
+	v := Verdict{BidderID: b.Bidder.ID, Amount: b.Amount, PlacedAt: b.PlacedAt, DecidedAt: now}
+	v.Reason, v.Detail = judge(s, b)
+	if v.Reason == "" {
+		s.Highest = &Bid{BidID: b.BidID, BidderID: b.Bidder.ID, Amount: b.Amount, PlacedAt: b.PlacedAt}
+		s.BidCount++
+		v.BidCount = s.BidCount
+		if !slices.Contains(s.Bidders, b.Bidder.ID) {
+			s.Bidders = append(slices.Clip(s.Bidders), b.Bidder.ID)
+		}
 	}
-	s.Verdicts[b.BidID] = VerdictAccepted
-	s.Highest = &Bid{BidID: b.BidID, BidderID: b.Bidder.ID, Amount: b.Amount, PlacedAt: b.PlacedAt}
-	s.BidCount++
-	if !slices.Contains(s.Bidders, b.Bidder.ID) {
-		s.Bidders = append(slices.Clip(s.Bidders), b.Bidder.ID)
+	s.Verdicts[b.BidID] = v
+	return s, []Output{v.output(b.BidID, b.ItemID)}
+}
+
+// output is the result event of a verdict; the same verdict always gives
+// the same event.
+func (v Verdict) output(bidID, itemID string) Output {
+	o := Output{Topic: schemas.TopicBidResults, ID: bidID + ".result"}
+	if v.Reason == "" {
+		o.Type = schemas.TypeBidAccepted
+		o.Data = schemas.BidAccepted{BidID: bidID, ItemID: itemID, BidderID: v.BidderID, Amount: v.Amount,
+			PlacedAt: v.PlacedAt, DecidedAt: v.DecidedAt, BidCount: v.BidCount}
+		return o
 	}
-	return s, []Output{{
-		Topic: schemas.TopicBidResults, Type: schemas.TypeBidAccepted, ID: b.BidID + ".result",
-		Data: schemas.BidAccepted{
-			BidID: b.BidID, ItemID: b.ItemID, BidderID: b.Bidder.ID, Amount: b.Amount,
-			PlacedAt: b.PlacedAt, DecidedAt: now, BidCount: s.BidCount,
-		},
-	}}
+	o.Type = schemas.TypeBidRejected
+	o.Data = schemas.BidRejected{BidID: bidID, ItemID: itemID, BidderID: v.BidderID, Amount: v.Amount,
+		Reason: v.Reason, Detail: v.Detail, PlacedAt: v.PlacedAt, DecidedAt: v.DecidedAt}
+	return o
 }
 
 // judge returns why b must be refused, or "" to accept it.
@@ -141,9 +152,13 @@ func judge(s State, b schemas.BidPlaced) (schemas.RejectReason, string) {
 }
 
 func closeDue(s State, c schemas.CloseDue, now time.Time) (State, []Output) {
-	// Unknown item, already closed (a redelivered close-due), a close-due
-	// for another end time, or one that came early: nothing to do.
-	if s.Item == nil || s.Status == StatusClosed || !c.EndsAt.Equal(s.Item.EndsAt) || now.Before(s.Item.EndsAt) {
+	if s.Status == StatusClosed && s.Result != nil {
+		// Closed before: re-emit the same completion, in case it was lost.
+		return s, []Output{completed(*s.Result)}
+	}
+	// Unknown item, a close-due for another end time, or one that came
+	// early: nothing to do.
+	if s.Item == nil || !c.EndsAt.Equal(s.Item.EndsAt) || now.Before(s.Item.EndsAt) {
 		return s, nil
 	}
 	item := s.Item
@@ -160,18 +175,11 @@ func closeDue(s State, c schemas.CloseDue, now time.Time) (State, []Output) {
 	s.Status = StatusClosed
 	s.Result = &res
 	s.Version++
-	return s, []Output{{
-		Topic: schemas.TopicItemComplete, Type: schemas.TypeItemCompleted, ID: item.ItemID + ".completed", Data: res,
-	}}
+	return s, []Output{completed(res)}
 }
 
-// cloneVerdicts copies the map so Decide never mutates the caller's state.
-func cloneVerdicts(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m)+1)
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+func completed(res schemas.ItemCompleted) Output {
+	return Output{Topic: schemas.TopicItemComplete, Type: schemas.TypeItemCompleted, ID: res.ItemID + ".completed", Data: res}
 }
 
 // BidStatuses derives the bid-status records (see schemas.BidStatus) of one

@@ -220,7 +220,7 @@ func TestDecideBidAccepted(t *testing.T) {
 			if !slices.Equal(got.Bidders, tc.wantBidders) {
 				t.Fatalf("got bidders %v, want %v", got.Bidders, tc.wantBidders)
 			}
-			if v := got.Verdicts[tc.bid.BidID]; v != auction.VerdictAccepted {
+			if v := got.Verdicts[tc.bid.BidID].Status(); v != auction.VerdictAccepted {
 				t.Fatalf("got verdict %q, want %q", v, auction.VerdictAccepted)
 			}
 			if got.Status != auction.StatusOpen {
@@ -402,7 +402,7 @@ func TestDecideBidRejected(t *testing.T) {
 			if got.Status != before.Status || !reflect.DeepEqual(got.Result, before.Result) {
 				t.Fatalf("got status %v result %+v, want unchanged %v %+v", got.Status, got.Result, before.Status, before.Result)
 			}
-			if v := got.Verdicts[tc.bid.BidID]; v != string(tc.wantReason) {
+			if v := got.Verdicts[tc.bid.BidID].Status(); v != string(tc.wantReason) {
 				t.Fatalf("got verdict %q, want %q", v, tc.wantReason)
 			}
 		})
@@ -488,17 +488,19 @@ func TestDecideBidDuplicate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openWith(t, item, tc.prior...)
-			s, outs := decide(t, s, auction.Input{Bid: &tc.first}, now)
-			if len(outs) != 1 {
-				t.Fatalf("first delivery: got outputs %+v, want 1", outs)
+			s, first := decide(t, s, auction.Input{Bid: &tc.first}, now)
+			if len(first) != 1 {
+				t.Fatalf("first delivery: got outputs %+v, want 1", first)
 			}
-			if v := s.Verdicts[tc.first.BidID]; v != tc.wantVerdict {
+			if v := s.Verdicts[tc.first.BidID].Status(); v != tc.wantVerdict {
 				t.Fatalf("first delivery: got verdict %q, want %q", v, tc.wantVerdict)
 			}
 			want := deepCopyState(s)
 			got, outs := decide(t, s, auction.Input{Bid: &tc.again}, now.Add(time.Second))
-			if len(outs) != 0 {
-				t.Fatalf("second delivery: got outputs %+v, want none", outs)
+			// The verdict event is emitted again, identical (same id, same
+			// data, same decision time): it may be the one a crash lost.
+			if !reflect.DeepEqual(outs, first) {
+				t.Fatalf("second delivery: got outputs %+v, want the first verdict again %+v", outs, first)
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("second delivery: got state %+v, want %+v", got, want)
@@ -570,8 +572,8 @@ func TestDecideEarlyBids(t *testing.T) {
 
 	// A held bid redelivered after the item arrived was already decided.
 	again, outs := decide(t, s, auction.Input{Bid: &b60}, now.Add(time.Minute))
-	if len(outs) != 0 || !reflect.DeepEqual(again, s) {
-		t.Fatalf("redelivered held bid: got outputs %+v state %+v, want none and unchanged", outs, again)
+	if len(outs) != 1 || outs[0].ID != "bid-60.result" || outs[0].Type != schemas.TypeBidAccepted || !reflect.DeepEqual(again, s) {
+		t.Fatalf("redelivered held bid: got outputs %+v state %+v, want its verdict again and the state unchanged", outs, again)
 	}
 }
 
@@ -814,11 +816,13 @@ func TestDecideClose(t *testing.T) {
 				t.Fatalf("got highest %+v count %v, want unchanged %+v %v", got.Highest, got.BidCount, before.Highest, before.BidCount)
 			}
 
-			// A redelivered close-due (even a later one) changes nothing.
+			// A redelivered close-due (even a later one) changes nothing and
+			// re-emits the same completion, in case a crash lost it.
 			closed := deepCopyState(got)
+			first := outs
 			again, outs := decide(t, got, auction.Input{EventID: "evt-close-2", Close: &tc.close}, tc.now.Add(time.Hour))
-			if len(outs) != 0 {
-				t.Fatalf("second close-due: got outputs %+v, want none", outs)
+			if !reflect.DeepEqual(outs, first) {
+				t.Fatalf("second close-due: got outputs %+v, want the first completion again %+v", outs, first)
 			}
 			if !reflect.DeepEqual(again, closed) {
 				t.Fatalf("second close-due: got state %+v, want %+v", again, closed)
@@ -973,14 +977,22 @@ func TestDecideBidsAgainstModel(t *testing.T) {
 		// Decide, each bid arriving up to a minute after it was placed: some
 		// within the grace period after endsAt.
 		s, _ := decide(t, auction.State{}, auction.Input{Item: &item}, item.PlacedAt)
-		outCount := 0
+		// Every delivery yields one result; a repeated bid id yields the
+		// same event as its first delivery (same id and data).
+		results := map[string]auction.Output{}
 		for _, b := range bids {
 			var outs []auction.Output
 			s, outs = decide(t, s, auction.Input{Bid: &b}, b.PlacedAt.Add(time.Duration(rng.IntN(60))*time.Second))
-			outCount += len(outs)
+			if len(outs) != 1 {
+				t.Fatalf("sequence %d: bid %s gave %d results, want 1", seq, b.BidID, len(outs))
+			}
+			if prev, ok := results[b.BidID]; ok && !reflect.DeepEqual(prev, outs[0]) {
+				t.Fatalf("sequence %d: bid %s redelivered gave %+v, want the first result %+v", seq, b.BidID, outs[0], prev)
+			}
+			results[b.BidID] = outs[0]
 		}
-		if outCount != len(seen) {
-			t.Fatalf("sequence %d: got %d bid results, want one per distinct bid id (%d)", seq, outCount, len(seen))
+		if len(results) != len(seen) {
+			t.Fatalf("sequence %d: got results for %d bid ids, want %d", seq, len(results), len(seen))
 		}
 		switch {
 		case highest == nil && s.Highest != nil:

@@ -69,6 +69,9 @@ func New(cfg Config) (*Processor, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
 	if cfg.Storage == nil {
 		cfg.Storage = storage.MemoryBuilder()
 	}

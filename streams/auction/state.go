@@ -28,9 +28,9 @@ type State struct {
 	BidCount int `json:"bidCount,omitempty"`
 	// Bidders lists everyone with an accepted bid, in order of first bid.
 	Bidders []string `json:"bidders,omitempty"`
-	// Verdicts holds every decided bid id: "accepted" or the reject reason.
-	// It makes a redelivered bid a no-op and answers "what became of my bid".
-	Verdicts map[string]string `json:"verdicts,omitempty"`
+	// Verdicts holds every decided bid by id. A redelivered bid meets its
+	// verdict here and gets the same result event again, never a new decision.
+	Verdicts map[string]Verdict `json:"verdicts,omitempty"`
 	// Pending holds bids that arrived before their item, in arrival order.
 	Pending []schemas.BidPlaced `json:"pending,omitempty"`
 	// Result is set when the auction closed.
@@ -45,6 +45,26 @@ type Bid struct {
 	BidderID string        `json:"bidderId"`
 	Amount   schemas.Money `json:"amount"`
 	PlacedAt time.Time     `json:"placedAt"`
+}
+
+// Verdict is the decision on one bid, kept so it can be re-emitted
+// unchanged when the bid is delivered again.
+type Verdict struct {
+	Reason    schemas.RejectReason `json:"reason,omitempty"` // empty: accepted
+	Detail    string               `json:"detail,omitempty"`
+	BidderID  string               `json:"bidderId"`
+	Amount    schemas.Money        `json:"amount"`
+	PlacedAt  time.Time            `json:"placedAt"`
+	DecidedAt time.Time            `json:"decidedAt"`
+	BidCount  int                  `json:"bidCount,omitempty"` // after acceptance
+}
+
+// Status is VerdictAccepted or the reject reason.
+func (v Verdict) Status() string {
+	if v.Reason == "" {
+		return VerdictAccepted
+	}
+	return string(v.Reason)
 }
 
 // stateCodec is the group table's codec: JSON, so the table topic is
