@@ -39,6 +39,9 @@ type Topic struct {
 	// CoPartitioned topics must have exactly the same partition count.
 	CoPartitioned bool
 	CleanupPolicy string
+	// KeepForever disables time-based retention: the closer re-reads open
+	// auctions' items after a restart, however old they are.
+	KeepForever bool
 	// EventTypes are the CloudEvents types written to the topic.
 	EventTypes []string
 	Doc        string
@@ -47,7 +50,7 @@ type Topic struct {
 // Catalog lists every topic of the platform, in flow order.
 func Catalog() []Topic {
 	return []Topic{
-		{Name: TopicItems, Key: "item id", CoPartitioned: true, CleanupPolicy: CleanupDelete,
+		{Name: TopicItems, Key: "item id", CoPartitioned: true, CleanupPolicy: CleanupDelete, KeepForever: true,
 			EventTypes: []string{TypeItemPlaced}, Doc: "validated, enriched items from the edge"},
 		{Name: TopicBids, Key: "item id", CoPartitioned: true, CleanupPolicy: CleanupDelete,
 			EventTypes: []string{TypeBidPlaced}, Doc: "validated, enriched bids from the edge"},

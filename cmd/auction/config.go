@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/auctionflow/auction/functions/closer"
+
 	"flag"
 	"fmt"
 	"sort"
@@ -26,6 +28,7 @@ type config struct {
 	JWTAudience       string
 	TokenTTL          time.Duration
 	DemoUsers         bool
+	CloseGrace        time.Duration
 	LogLevel          string
 	LogFormat         string
 	RateLimit         float64
@@ -116,6 +119,7 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 	str(&c.JWTKey, "jwt-key", "AUCTION_JWT_KEY", "", "HMAC key for tokens, at least 32 bytes (empty in embedded mode: a generated one)")
 	str(&c.JWTIssuer, "jwt-issuer", "AUCTION_JWT_ISSUER", "auction", "token issuer (iss)")
 	str(&c.JWTAudience, "jwt-audience", "AUCTION_JWT_AUDIENCE", "auction-api", "token audience (aud)")
+	dur(&c.CloseGrace, "close-grace", "AUCTION_CLOSE_GRACE", closer.DefaultGrace, "how long after endsAt an auction closes, so bids placed just before it still count")
 	dur(&c.TokenTTL, "token-ttl", "AUCTION_TOKEN_TTL", time.Hour, "lifetime of issued tokens")
 	boolean(&c.DemoUsers, "demo-users", "AUCTION_DEMO_USERS", true, "seed demo users and print how to use them")
 	flt(&c.RateLimit, "rate-limit", "AUCTION_RATE_LIMIT", 50, "authenticated requests per second per user (0: no limit)")

@@ -19,6 +19,7 @@ import (
 	"github.com/lovoo/goka/storage"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/auctionflow/auction/functions/closer"
 	"github.com/auctionflow/auction/functions/faas"
 	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/functions/placeitem"
@@ -35,9 +36,10 @@ import (
 const (
 	targetGateway   = "gateway"   // HTTP API, edge functions, query views
 	targetProcessor = "processor" // the goka auction processor
+	targetCloser    = "closer"    // emits close-due when auctions end
 )
 
-func targetNames() []string { return []string{targetGateway, targetProcessor} }
+func targetNames() []string { return []string{targetGateway, targetProcessor, targetCloser} }
 
 func knownTarget(t string) bool { return slices.Contains(targetNames(), t) }
 
@@ -111,6 +113,13 @@ func run(ctx context.Context, args []string, env runEnv) error {
 		g.Go(func() error {
 			return p.Run(ctx, func() { log.Info("auction processor ready") })
 		})
+	}
+	if targets[targetCloser] {
+		c, err := closer.New(closer.Config{Kafka: withClient(kcfg, "auction-closer"), Grace: cfg.CloseGrace, Log: log})
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return c.Run(ctx) })
 	}
 	if targets[targetGateway] {
 		if err := startGateway(ctx, g, cfg, kcfg, log, env, scratch); err != nil {
@@ -241,6 +250,11 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 		env.listening(addr)
 	}
 	return nil
+}
+
+func withClient(c kafkaio.Config, id string) kafkaio.Config {
+	c.ClientID = id
+	return c
 }
 
 // userDirectory is the configured user store: in memory (embedded, demos)

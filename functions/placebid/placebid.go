@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -77,6 +78,9 @@ const source = schemas.Source + "/functions/placebid"
 // largest integer every JSON reader decodes exactly).
 const maxAmount = 1<<53 - 1
 
+// maxIDLength is the longest id the event schemas accept.
+const maxIDLength = 128
+
 // idNamespace scopes idempotent bid ids (a fixed, random UUID).
 var idNamespace = uuid.MustParse("7c1f4a52-3a8e-4f0e-9a53-6f1d2b8e4c10")
 
@@ -137,7 +141,7 @@ func (f *function) handleBatch(ctx context.Context, reqs []Request) ([]Result, e
 			return nil, err
 		}
 		if len(reasons) > 0 {
-			rej := schemas.EventRejected{Kind: "bid", SubjectID: req.ItemID, UserID: req.BidderID, Reasons: reasons}
+			rej := refusal(req, reasons)
 			refusals = append(refusals, edge.Rejection(req.ItemID, rej, now))
 			results[i] = Result{Reasons: reasons}
 			continue
@@ -165,7 +169,7 @@ func (f *function) handle(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	if len(reasons) > 0 {
-		rej := schemas.EventRejected{Kind: "bid", SubjectID: req.ItemID, UserID: req.BidderID, Reasons: reasons}
+		rej := refusal(req, reasons)
 		if err := f.events.Reject(ctx, req.ItemID, rej, now); err != nil {
 			return Result{}, fmt.Errorf("record rejected bid: %w", err)
 		}
@@ -223,6 +227,18 @@ func (f *function) check(ctx context.Context, req Request, now time.Time) (schem
 		Amount:   schemas.Money{Amount: req.Amount, Currency: item.Currency},
 		PlacedAt: now,
 	}, nil, nil
+}
+
+// refusal is the auction.rejected data for a refused bid. The item id is
+// whatever the caller sent (a URL segment, a batch field); it is recorded
+// only when it fits the contract's id (1 to 128 characters), so a bid on an
+// absurdly long item id is refused, not failed as an invalid event.
+func refusal(req Request, reasons []schemas.FieldError) schemas.EventRejected {
+	subject := req.ItemID
+	if utf8.RuneCountInString(subject) > maxIDLength {
+		subject = ""
+	}
+	return schemas.EventRejected{Kind: "bid", SubjectID: subject, UserID: req.BidderID, Reasons: reasons}
 }
 
 // ItemsFunc adapts a function to Items.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
@@ -53,11 +54,63 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("create topic %s: %w", r.Topic, r.Error)
 		}
 	}
-	return nil
+	return waitForLeaders(ctx, admin, specs)
+}
+
+// topicsVisibleTimeout bounds how long EnsureTopics waits for new topics.
+const topicsVisibleTimeout = 30 * time.Second
+
+// waitForLeaders waits until every created topic has all its partitions and
+// a leader for each in the broker's metadata. A real cluster answers
+// CreateTopics once the controller has the topic, before the brokers do: a
+// client that starts at once (goka asking for the table's offsets) gets
+// UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER_OR_FOLLOWER and gives up.
+func waitForLeaders(ctx context.Context, admin *kafka.AdminClient, specs []kafka.TopicSpecification) error {
+	ctx, cancel := context.WithTimeout(ctx, topicsVisibleTimeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		md, err := admin.GetMetadata(nil, true, 5000)
+		pending := ""
+		if err != nil {
+			pending = err.Error()
+		} else {
+			for _, spec := range specs {
+				if !hasLeaders(md.Topics[spec.Topic], spec.NumPartitions) {
+					pending = spec.Topic
+					break
+				}
+			}
+		}
+		if pending == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("created topics not ready (waiting on %s): %w", pending, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func hasLeaders(t kafka.TopicMetadata, partitions int) bool {
+	if t.Error.Code() != kafka.ErrNoError || len(t.Partitions) != partitions {
+		return false
+	}
+	for _, p := range t.Partitions {
+		if p.Error.Code() != kafka.ErrNoError || p.Leader < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func topicConfig(t schemas.Topic, cfg Config) map[string]string {
 	c := map[string]string{"cleanup.policy": t.CleanupPolicy}
+	if t.KeepForever {
+		c["retention.ms"] = "-1"
+	}
 	if cfg.Replication > 1 {
 		// With acks=all, a write then survives the loss of one replica.
 		c["min.insync.replicas"] = strconv.Itoa(min(2, cfg.Replication))

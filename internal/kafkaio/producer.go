@@ -167,11 +167,17 @@ func classify(err error) error {
 
 // Ping checks that the cluster answers a metadata request.
 func (p *Producer) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("kafka metadata: %w", errors.Join(ErrUnavailable, err))
+	}
 	timeout := 2 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
 	}
-	if _, err := p.p.GetMetadata(nil, false, int(timeout/time.Millisecond)); err != nil {
+	// At least 1 ms: 0 is librdkafka's "do not wait" and -1 (a deadline that
+	// passed a moment ago) its "wait forever", which would also block Close.
+	ms := max(1, int(timeout/time.Millisecond))
+	if _, err := p.p.GetMetadata(nil, false, ms); err != nil {
 		return fmt.Errorf("kafka metadata: %w", errors.Join(ErrUnavailable, err))
 	}
 	return nil

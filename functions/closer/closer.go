@@ -1,0 +1,479 @@
+package closer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/schemas"
+	"github.com/auctionflow/auction/schemas/cekafka"
+)
+
+// Group is the consumer group closer instances share unless configured
+// otherwise; it also names the closer in dead-letter records.
+const Group = "auction-closer"
+
+// Source is the CloudEvents source of the close-dues the closer writes.
+const Source = schemas.Source + "/functions/closer"
+
+// DefaultGrace is a grace period for main to offer: the edge's default
+// delivery timeout, the longest a bid stamped before endsAt may take to be
+// written to auction.bids.
+const DefaultGrace = 10 * time.Second
+
+const (
+	// pollTimeout bounds how long the consumer loop waits for a record, and
+	// so how quickly it notices shutdown and commits moved watermarks.
+	pollTimeout = 100 * time.Millisecond
+	// commitInterval spaces commits: one round trip per record read would
+	// cost more than re-reading a second's worth of records after a crash.
+	commitInterval = time.Second
+	// maxBatch bounds one write to auction.control, so that a backlog of
+	// past items (after downtime) goes out in several acknowledged steps.
+	maxBatch = 500
+	// maxBackoff caps the wait between retries of a failed write.
+	maxBackoff = 5 * time.Second
+)
+
+// Config wires a closer instance.
+type Config struct {
+	Kafka kafkaio.Config
+	// Grace is how long after endsAt an auction closes: the time a bid
+	// stamped just before endsAt may still take to reach the processor. Zero
+	// closes at endsAt; negative is an error.
+	Grace time.Duration
+	// Group is the consumer group (default Group). Instances of one group
+	// split the partitions of auction.items between them.
+	Group string
+	// Log defaults to discarding.
+	Log *slog.Logger
+	// Now is the clock that decides when an item is due and stamps the
+	// close-dues (default time.Now). Timers run on real time, so a clock
+	// passed here must advance with it.
+	Now func() time.Time
+}
+
+// Closer is one instance of the closer function.
+type Closer struct {
+	cfg       Config
+	log       *slog.Logger
+	validator *schemas.Validator
+	sched     *schedule
+	ready     chan struct{}
+	readyOnce sync.Once
+	started   atomic.Bool
+}
+
+// New checks cfg and builds a closer; Run starts it.
+func New(cfg Config) (*Closer, error) {
+	if len(cfg.Kafka.Brokers) == 0 {
+		return nil, errors.New("closer: no Kafka brokers configured")
+	}
+	if cfg.Grace < 0 {
+		return nil, fmt.Errorf("closer: negative grace period %s", cfg.Grace)
+	}
+	if cfg.Group == "" {
+		cfg.Group = Group
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	v, err := schemas.NewValidator()
+	if err != nil {
+		return nil, fmt.Errorf("closer: %w", err)
+	}
+	return &Closer{
+		cfg:       cfg,
+		log:       cfg.Log.With("component", "closer", "group", cfg.Group),
+		validator: v,
+		sched:     newSchedule(),
+		ready:     make(chan struct{}),
+	}, nil
+}
+
+// Ready is closed once the instance has been assigned partitions. An
+// instance in a group with more members than partitions may never be.
+func (c *Closer) Ready() <-chan struct{} { return c.ready }
+
+// Pending is the number of items read whose close-due is not yet
+// acknowledged: the open auctions this instance is waiting to close.
+func (c *Closer) Pending() int { return c.sched.pendingCount() }
+
+// Run reads auction.items and writes close-dues until ctx ends, then commits
+// its low watermarks, leaves the group and returns nil. It returns an error
+// if the Kafka clients cannot be set up or fail fatally. Run may be called
+// once.
+func (c *Closer) Run(ctx context.Context) error {
+	if !c.started.CompareAndSwap(false, true) {
+		return errors.New("closer: Run called twice")
+	}
+	prod, err := kafkaio.NewProducer(c.cfg.Kafka, c.log)
+	if err != nil {
+		return fmt.Errorf("closer: %w", err)
+	}
+	// Deferred first, so it runs last: the consumer's close may still
+	// commit, but never writes.
+	defer prod.Close()
+
+	cons, err := kafka.NewConsumer(c.consumerConfig())
+	if err != nil {
+		return fmt.Errorf("closer: new kafka consumer: %w", err)
+	}
+	logsDone := make(chan struct{})
+	go func() {
+		defer close(logsDone)
+		c.forwardLogs(cons.Logs())
+	}()
+	// Closing the consumer ends the log forwarder; Run returns only after
+	// it, so nothing logs once Run has returned.
+	defer func() { <-logsDone }()
+	if err := cons.SubscribeTopics([]string{schemas.TopicItems}, c.rebalance); err != nil {
+		c.closeConsumer(cons)
+		return fmt.Errorf("closer: subscribe to %s: %w", schemas.TopicItems, err)
+	}
+
+	emitCtx, stopEmitting := context.WithCancel(ctx)
+	emitted := make(chan struct{})
+	go func() {
+		defer close(emitted)
+		c.emit(emitCtx, prod)
+	}()
+	err = c.consume(ctx, cons, prod)
+	stopEmitting()
+	<-emitted
+	// Entries whose writes were cut short stay unacknowledged, so the
+	// final watermarks keep them for whoever reads the partitions next.
+	c.commit(cons)
+	c.closeConsumer(cons)
+	return err
+}
+
+func (c *Closer) consumerConfig() *kafka.ConfigMap {
+	return &kafka.ConfigMap{
+		"bootstrap.servers": c.cfg.Kafka.BootstrapServers(),
+		"client.id":         c.cfg.Kafka.ClientID,
+		"group.id":          c.cfg.Group,
+		// A new group must see the items placed before it first joined.
+		"auto.offset.reset": "earliest",
+		// Only the low watermark may be committed (see the package doc),
+		// never the position librdkafka has read up to.
+		"enable.auto.commit":            false,
+		"enable.auto.offset.store":      false,
+		"partition.assignment.strategy": "cooperative-sticky",
+		"reconnect.backoff.max.ms":      2000,
+		"log_level":                     4,
+		"go.logs.channel.enable":        true,
+	}
+}
+
+// forwardLogs passes librdkafka's logs to slog until the consumer closes.
+func (c *Closer) forwardLogs(logs chan kafka.LogEvent) {
+	for l := range logs {
+		c.log.Debug("librdkafka", "name", l.Name, "tag", l.Tag, "level", l.Level, "msg", l.Message)
+	}
+}
+
+func (c *Closer) closeConsumer(cons *kafka.Consumer) {
+	if err := cons.Close(); err != nil {
+		c.log.Warn("close kafka consumer", "err", err)
+	}
+}
+
+// consume is the consumer loop: it reads auction.items into the schedule,
+// dead-letters what it cannot read, and commits moved watermarks.
+func (c *Closer) consume(ctx context.Context, cons *kafka.Consumer, prod *kafkaio.Producer) error {
+	lastCommit := time.Now()
+	for ctx.Err() == nil {
+		switch ev := cons.Poll(int(pollTimeout / time.Millisecond)).(type) {
+		case *kafka.Message:
+			if err := c.read(ctx, prod, ev); err != nil {
+				// Only shutdown interrupts a read; the record stays
+				// unconsumed and is read again by the next owner.
+				return nil
+			}
+		case kafka.Error:
+			if ev.IsFatal() {
+				return fmt.Errorf("closer: kafka consumer: %w", ev)
+			}
+			c.log.Warn("kafka consumer", "err", ev)
+		}
+		if time.Since(lastCommit) >= commitInterval {
+			c.commit(cons)
+			lastCommit = time.Now()
+		}
+	}
+	return nil
+}
+
+// read schedules the item in m, or dead-letters m. It fails only when ctx
+// ends before a dead-letter write is acknowledged.
+func (c *Closer) read(ctx context.Context, prod *kafkaio.Producer, m *kafka.Message) error {
+	if err := m.TopicPartition.Error; err != nil {
+		c.log.Warn("kafka consumer", "partition", m.TopicPartition.Partition, "err", err)
+		return nil
+	}
+	msg := cekafka.Message{Key: m.Key, Value: m.Value, Headers: kafkaio.FromKafkaHeaders(m.Headers)}
+	part, offset := m.TopicPartition.Partition, int64(m.TopicPartition.Offset)
+	cause, item, err := c.decode(msg)
+	if err != nil {
+		if err := c.deadLetter(ctx, prod, msg, part, offset, err); err != nil {
+			return err
+		}
+		c.sched.skip(part, offset)
+		return nil
+	}
+	e := &entry{itemID: item.ItemID, endsAt: item.EndsAt, closeAt: item.EndsAt.Add(c.cfg.Grace),
+		cause: cause, offset: offset}
+	if c.sched.add(part, e) {
+		c.log.Debug("scheduled close", "item", item.ItemID, "closeAt", e.closeAt,
+			"partition", part, "offset", offset)
+	}
+	return nil
+}
+
+// decode returns the item in msg and the id of its event, or why there is
+// none. It refuses what the processor refuses, so that the two agree on
+// which auctions exist.
+func (c *Closer) decode(msg cekafka.Message) (string, schemas.ItemPlaced, error) {
+	e, err := cekafka.Decode(msg)
+	if err != nil {
+		return "", schemas.ItemPlaced{}, err
+	}
+	if e.Type() != schemas.TypeItemPlaced {
+		return "", schemas.ItemPlaced{}, fmt.Errorf("event %s: type %q does not belong on %s",
+			e.ID(), e.Type(), schemas.TopicItems)
+	}
+	if err := c.validator.Validate(e.Type(), e.Data()); err != nil {
+		return "", schemas.ItemPlaced{}, fmt.Errorf("event %s: %w", e.ID(), err)
+	}
+	item, err := schemas.Data[schemas.ItemPlaced](e, schemas.TypeItemPlaced)
+	if err != nil {
+		return "", schemas.ItemPlaced{}, err
+	}
+	// The processor refuses an item under another key (it would land in
+	// another item's state), so there would be no auction to close.
+	if item.ItemID != string(msg.Key) {
+		return "", schemas.ItemPlaced{}, fmt.Errorf("event %s: item %q under key %q", e.ID(), item.ItemID, msg.Key)
+	}
+	return e.ID(), item, nil
+}
+
+// deadLetter writes msg to auction.dead-letter with its origin, retrying
+// until the write is acknowledged or ctx ends: the record is skipped only
+// once it is safe elsewhere.
+func (c *Closer) deadLetter(ctx context.Context, prod *kafkaio.Producer, msg cekafka.Message,
+	part int32, offset int64, cause error) error {
+	c.log.Warn("dead-lettering record", "topic", schemas.TopicItems, "partition", part,
+		"offset", offset, "err", cause)
+	rec := kafkaio.DeadLetter(msg, schemas.DeadLetter{
+		Topic: schemas.TopicItems, Partition: part, Offset: offset, Error: cause.Error(),
+		Attempts: 1, Consumer: c.cfg.Group, At: c.cfg.Now(),
+	})
+	for attempt := 1; ; attempt++ {
+		err := prod.Write(ctx, rec)
+		if err == nil {
+			return nil
+		}
+		c.log.Warn("dead-letter write failed; retrying", "attempt", attempt, "err", err)
+		if !pause(ctx, backoff(attempt)) {
+			return ctx.Err()
+		}
+	}
+}
+
+// emit is the emitter loop: it sleeps on one timer until the earliest
+// closeAt, or until an earlier item arrives, and writes what is due.
+func (c *Closer) emit(ctx context.Context, prod *kafkaio.Producer) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		if due := c.sched.popDue(c.cfg.Now(), maxBatch); len(due) > 0 {
+			c.publish(ctx, prod, due)
+			if ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		var fire <-chan time.Time
+		if wait, ok := c.sched.arm(c.cfg.Now()); ok {
+			timer.Reset(wait)
+			fire = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.sched.wake:
+		case <-fire:
+		}
+		timer.Stop()
+	}
+}
+
+// publish writes the close-dues of due and waits for the broker's
+// acknowledgement, retrying until it comes or ctx ends. A write that fails
+// may still have happened; retrying then only repeats a close-due.
+func (c *Closer) publish(ctx context.Context, prod *kafkaio.Producer, due []*entry) {
+	now := c.cfg.Now()
+	ready := due[:0:0]
+	for _, e := range due {
+		ev, err := schemas.NewEvent(schemas.TypeCloseDue, schemas.Meta{
+			ID: e.itemID + ".close-due", Source: Source, Subject: e.itemID, Time: now, CausationID: e.cause,
+		}, schemas.CloseDue{ItemID: e.itemID, EndsAt: e.endsAt, CloseAt: e.closeAt})
+		if err != nil {
+			// decode refuses items without an id, the only thing that makes
+			// this fail; holding the watermark back forever would not help.
+			c.log.Error("build close-due", "item", e.itemID, "err", err)
+			c.sched.ack([]*entry{e})
+			continue
+		}
+		e.event = ev
+		ready = append(ready, e)
+	}
+	for attempt := 1; len(ready) > 0; attempt++ {
+		events := make([]event.Event, len(ready))
+		for i, e := range ready {
+			events[i] = e.event
+		}
+		err := prod.PublishEvents(ctx, schemas.TopicControl, events...)
+		if err == nil {
+			c.sched.ack(ready)
+			c.logEmitted(ready, now)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		c.log.Warn("close-due write failed; retrying", "items", len(ready), "attempt", attempt, "err", err)
+		if !pause(ctx, backoff(attempt)) {
+			return
+		}
+		// Partitions revoked meanwhile are their new owner's to close.
+		ready = c.sched.owned(ready)
+	}
+}
+
+func (c *Closer) logEmitted(es []*entry, now time.Time) {
+	if !c.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	for _, e := range es {
+		c.log.Debug("close-due written", "item", e.itemID, "closeAt", e.closeAt, "late", now.Sub(e.closeAt))
+	}
+}
+
+// rebalance is the consumer's rebalance callback. It leaves the assignment
+// itself to confluent-kafka-go, which applies it incrementally for
+// cooperative-sticky.
+func (c *Closer) rebalance(cons *kafka.Consumer, ev kafka.Event) error {
+	switch e := ev.(type) {
+	case kafka.AssignedPartitions:
+		ids := partitionIDs(e.Partitions)
+		c.sched.assign(ids)
+		c.log.Info("partitions assigned", "topic", schemas.TopicItems, "partitions", ids)
+		if len(ids) > 0 {
+			c.readyOnce.Do(func() { close(c.ready) })
+		}
+	case kafka.RevokedPartitions:
+		ids := partitionIDs(e.Partitions)
+		marks := c.sched.revoke(ids)
+		// A lost assignment already belongs to someone else; a commit would
+		// be refused, and must not overwrite the new owner's anyway.
+		lost := cons.AssignmentLost()
+		if !lost {
+			c.commitOffsets(cons, marks)
+		}
+		c.log.Info("partitions revoked", "topic", schemas.TopicItems, "partitions", ids, "lost", lost)
+	}
+	return nil
+}
+
+// commit commits the low watermarks that moved since their last commit.
+func (c *Closer) commit(cons *kafka.Consumer) {
+	c.commitOffsets(cons, c.sched.uncommitted())
+}
+
+func (c *Closer) commitOffsets(cons *kafka.Consumer, marks map[int32]int64) {
+	if len(marks) == 0 {
+		return
+	}
+	topic := schemas.TopicItems
+	tps := make([]kafka.TopicPartition, 0, len(marks))
+	for id, off := range marks {
+		tps = append(tps, kafka.TopicPartition{Topic: &topic, Partition: id, Offset: kafka.Offset(off)})
+	}
+	done, err := cons.CommitOffsets(tps)
+	if err != nil {
+		// The watermarks stay uncommitted and are tried again; until then
+		// a restart reads a little more again, and loses nothing.
+		level := slog.LevelWarn
+		if duringRebalance(err) {
+			level = slog.LevelDebug // expected; the next commit goes to the new generation
+		}
+		c.log.Log(context.Background(), level, "commit offsets", "topic", topic, "err", err)
+		return
+	}
+	for _, tp := range done {
+		if tp.Error != nil {
+			c.log.Warn("commit offset", "topic", topic, "partition", tp.Partition, "err", tp.Error)
+			continue
+		}
+		c.sched.committed(tp.Partition, int64(tp.Offset))
+		c.log.Debug("committed low watermark", "partition", tp.Partition, "offset", int64(tp.Offset))
+	}
+}
+
+// duringRebalance reports whether a commit failed only because the group
+// was rebalancing.
+func duringRebalance(err error) bool {
+	var kerr kafka.Error
+	if !errors.As(err, &kerr) {
+		return false
+	}
+	switch kerr.Code() {
+	case kafka.ErrRebalanceInProgress, kafka.ErrIllegalGeneration:
+		return true
+	}
+	return false
+}
+
+func partitionIDs(tps []kafka.TopicPartition) []int32 {
+	ids := make([]int32, 0, len(tps))
+	for _, tp := range tps {
+		if tp.Topic != nil && *tp.Topic == schemas.TopicItems {
+			ids = append(ids, tp.Partition)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// backoff is the wait before retry attempt+1: 100 ms, doubling, capped.
+func backoff(attempt int) time.Duration {
+	d := 100 * time.Millisecond << min(attempt-1, 6)
+	return min(d, maxBackoff)
+}
+
+// pause waits d, or until ctx ends; it reports whether the wait completed.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
