@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReadmeWalkthrough runs the README's curl walkthrough, as written,
+// against the platform, so the first thing a newcomer tries keeps working.
+func TestReadmeWalkthrough(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a 15 s auction")
+	}
+	for _, tool := range []string{"bash", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is needed to run the README walkthrough (.ci/run installs it)", tool)
+			}
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := walkthrough(t, string(readme))
+
+	p := startPlatform(t, map[string]string{"AUCTION_CLOSE_GRACE": "1s"})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
+	cmd.Env = append(os.Environ(), "BASE="+p.base)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("walkthrough failed: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		`"title":"Vintage camera"`, `"status":"accepted"`, "below_minimum_increment", `"code":"length"`,
+		"event: item-completed", `"winnerId": "u-bob"`, `"price": 6000`,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("walkthrough output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// walkthrough is the first sh block after the walkthrough heading.
+func walkthrough(t *testing.T, readme string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(readme, "## Walkthrough with curl")
+	if !ok {
+		t.Fatal("README has no walkthrough section")
+	}
+	_, rest, ok = strings.Cut(rest, "```sh\n")
+	if !ok {
+		t.Fatal("README walkthrough has no sh block")
+	}
+	script, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("README walkthrough block is not closed")
+	}
+	return script
+}
