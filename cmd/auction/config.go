@@ -14,30 +14,36 @@ import (
 // config is everything `auction run` can be told, by flag or by the AUCTION_*
 // environment variable named beside it. Flags win over the environment.
 type config struct {
-	Target            string
-	HTTPAddr          string
-	Brokers           string
-	EmbeddedKafkaPort int
-	Partitions        int
-	Replication       int
-	GokaFlush         time.Duration
-	StateDir          string
-	DeliveryTimeout   time.Duration
-	JWTKey            string
-	JWTIssuer         string
-	JWTAudience       string
-	TokenTTL          time.Duration
-	DemoUsers         bool
-	CloseGrace        time.Duration
-	LogLevel          string
-	LogFormat         string
-	RateLimit         float64
-	RateBurst         int
-	UserCacheTTL      time.Duration
-	UserStore         string
-	DynamoEndpoint    string
-	DynamoRegion      string
-	UsersTable        string
+	Target             string
+	HTTPAddr           string
+	Brokers            string
+	EmbeddedKafkaPort  int
+	Partitions         int
+	Replication        int
+	GokaFlush          time.Duration
+	StateDir           string
+	DeliveryTimeout    time.Duration
+	JWTKey             string
+	JWTIssuer          string
+	JWTAudience        string
+	TokenTTL           time.Duration
+	DemoUsers          bool
+	CloseGrace         time.Duration
+	LogLevel           string
+	LogFormat          string
+	RateLimit          float64
+	RateBurst          int
+	UserCacheTTL       time.Duration
+	Store              string
+	NotificationsTable string
+	AnalyticsTable     string
+	SMTPAddr           string
+	SMTPFrom           string
+	SMTPUser           string
+	SMTPPassword       string
+	DynamoEndpoint     string
+	DynamoRegion       string
+	UsersTable         string
 }
 
 // envVar documents one setting; the README's table is this list.
@@ -125,10 +131,16 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 	flt(&c.RateLimit, "rate-limit", "AUCTION_RATE_LIMIT", 50, "authenticated requests per second per user (0: no limit)")
 	num(&c.RateBurst, "rate-burst", "AUCTION_RATE_BURST", 100, "requests a user may make at once before the rate applies")
 	dur(&c.UserCacheTTL, "user-cache-ttl", "AUCTION_USER_CACHE_TTL", 30*time.Second, "how stale the user profile used to enrich events may be (0: read the directory every time)")
-	str(&c.UserStore, "user-store", "AUCTION_USER_STORE", "memory", "user directory: memory or dynamodb")
+	str(&c.Store, "store", "AUCTION_STORE", "memory", "where users, notifications and analytics live: memory or dynamodb")
 	str(&c.DynamoEndpoint, "dynamodb-endpoint", "AUCTION_DYNAMODB_ENDPOINT", "", "DynamoDB endpoint URL (empty: AWS)")
 	str(&c.DynamoRegion, "dynamodb-region", "AUCTION_DYNAMODB_REGION", "", "AWS region for DynamoDB (empty: from the AWS environment)")
 	str(&c.UsersTable, "users-table", "AUCTION_USERS_TABLE", "auction-users", "DynamoDB table of the user directory")
+	str(&c.NotificationsTable, "notifications-table", "AUCTION_NOTIFICATIONS_TABLE", "auction-notifications", "DynamoDB table of the notification outbox and inboxes")
+	str(&c.AnalyticsTable, "analytics-table", "AUCTION_ANALYTICS_TABLE", "auction-analytics", "DynamoDB table of auction facts and aggregates")
+	str(&c.SMTPAddr, "smtp-addr", "AUCTION_SMTP_ADDR", "", "SMTP server (host:port) that notification emails go to; empty: inbox only, emails are logged")
+	str(&c.SMTPFrom, "smtp-from", "AUCTION_SMTP_FROM", "auctions@auction.local", "sender address of notification emails")
+	str(&c.SMTPUser, "smtp-user", "AUCTION_SMTP_USER", "", "SMTP user for PLAIN authentication (empty: none)")
+	str(&c.SMTPPassword, "smtp-password", "AUCTION_SMTP_PASSWORD", "", "SMTP password")
 	str(&c.LogLevel, "log-level", "AUCTION_LOG_LEVEL", "info", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "AUCTION_LOG_FORMAT", "text", "text or json")
 
@@ -174,8 +186,8 @@ func (c *config) validate() error {
 	if c.Partitions < 1 || c.Replication < 1 {
 		return fmt.Errorf("partitions and replication must be at least 1")
 	}
-	if c.UserStore != "memory" && c.UserStore != "dynamodb" {
-		return fmt.Errorf("user store %q: want memory or dynamodb", c.UserStore)
+	if c.Store != "memory" && c.Store != "dynamodb" {
+		return fmt.Errorf("store %q: want memory or dynamodb", c.Store)
 	}
 	if !c.embedded() && c.JWTKey == "" {
 		if ts, err := c.targets(); err == nil && ts[targetGateway] {

@@ -37,9 +37,13 @@ const (
 	targetGateway   = "gateway"   // HTTP API, edge functions, query views
 	targetProcessor = "processor" // the goka auction processor
 	targetCloser    = "closer"    // emits close-due when auctions end
+	targetNotify    = "notify"    // out of band: notifies winner, losers and seller
+	targetAnalytics = "analytics" // out of band: aggregates completed auctions
 )
 
-func targetNames() []string { return []string{targetGateway, targetProcessor, targetCloser} }
+func targetNames() []string {
+	return []string{targetGateway, targetProcessor, targetCloser, targetNotify, targetAnalytics}
+}
 
 func knownTarget(t string) bool { return slices.Contains(targetNames(), t) }
 
@@ -102,6 +106,11 @@ func run(ctx context.Context, args []string, env runEnv) error {
 	}
 	defer os.RemoveAll(scratch)
 
+	st, err := openStores(ctx, cfg)
+	if err != nil {
+		return err
+	}
+
 	g, ctx := errgroup.WithContext(ctx)
 	if targets[targetProcessor] {
 		p, err := auction.New(auction.Config{
@@ -121,8 +130,18 @@ func run(ctx context.Context, args []string, env runEnv) error {
 		}
 		g.Go(func() error { return c.Run(ctx) })
 	}
+	if targets[targetNotify] {
+		if err := startNotify(ctx, g, cfg, kcfg, log, st); err != nil {
+			return err
+		}
+	}
+	if targets[targetAnalytics] {
+		if err := startAnalytics(ctx, g, kcfg, log, st); err != nil {
+			return err
+		}
+	}
 	if targets[targetGateway] {
-		if err := startGateway(ctx, g, cfg, kcfg, log, env, scratch); err != nil {
+		if err := startGateway(ctx, g, cfg, kcfg, log, env, scratch, st); err != nil {
 			return err
 		}
 	}
@@ -146,7 +165,7 @@ func processorStorage(cfg config, scratch string) storage.Builder {
 	return storage.DefaultBuilder(filepath.Join(cfg.StateDir, "goka"))
 }
 
-func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, env runEnv, scratch string) error {
+func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, env runEnv, scratch string, st stores) error {
 	key := []byte(cfg.JWTKey)
 	if cfg.JWTKey == "" {
 		key = auth.GenerateKey()
@@ -155,10 +174,7 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 	if err != nil {
 		return err
 	}
-	dir, err := userDirectory(ctx, cfg)
-	if err != nil {
-		return err
-	}
+	dir := st.users
 	profiles := users.NewCached(dir, cfg.UserCacheTTL, nil)
 	var demo []demoUser
 	if cfg.DemoUsers {
@@ -196,6 +212,7 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 		faas.Options{Name: "placebid-batch", Concurrency: 8, Timeout: cfg.DeliveryTimeout + time.Second})
 	gw := gateway.New(gateway.Deps{
 		Tokens: tokens, Users: dir, PlaceItem: placeItem, PlaceBid: placeBid, PlaceBids: placeBids,
+		Inbox: st.outbox, Analytics: st.analytics,
 		Auctions: view, Bids: bids, Live: hub, Log: log, RateLimit: gateway.RateLimit{Rate: cfg.RateLimit, Burst: cfg.RateBurst},
 		Ready: []gateway.Check{
 			{Name: "kafka", Check: producer.Ping},
@@ -255,22 +272,6 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 func withClient(c kafkaio.Config, id string) kafkaio.Config {
 	c.ClientID = id
 	return c
-}
-
-// userDirectory is the configured user store: in memory (embedded, demos)
-// or a DynamoDB table, created if missing.
-func userDirectory(ctx context.Context, cfg config) (users.Directory, error) {
-	if cfg.UserStore == "memory" {
-		return users.NewMemory(), nil
-	}
-	client, err := users.NewDynamoClient(ctx, cfg.DynamoEndpoint, cfg.DynamoRegion)
-	if err != nil {
-		return nil, err
-	}
-	if err := users.EnsureTable(ctx, client, cfg.UsersTable); err != nil {
-		return nil, err
-	}
-	return users.NewDynamo(client, cfg.UsersTable), nil
 }
 
 // itemsOf lets the validate-bid function look items up in the processor's view.

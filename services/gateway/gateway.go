@@ -54,6 +54,8 @@ type Deps struct {
 	PlaceBids Invoker[[]placebid.Request, []placebid.Result]
 	Auctions  Auctions
 	Bids      Bids
+	Inbox     Inbox
+	Analytics Analytics
 	// Live, when set, enables Prefer: wait on bids and the SSE stream.
 	Live      Live
 	Ready     []Check
@@ -100,12 +102,16 @@ func (g *Gateway) Routes() http.Handler {
 		r.Get("/items", g.listItems)
 		r.Get("/items/{itemId}", g.getItem)
 		r.Get("/bids/{bidId}", g.getBid)
+		r.Get("/analytics", g.summary)
+		r.Get("/analytics/categories/{category}", g.summary)
+		r.Get("/analytics/categories/{category}/bidders", g.bidders)
 		r.Get("/items/{itemId}/events", g.itemEvents)
 		r.Group(func(r chi.Router) {
 			r.Use(g.Tokens.Require(g.unauthorized), g.limitPerUser)
 			r.Post("/items", g.placeItem)
 			r.Post("/items/{itemId}/bids", g.placeBid)
 			r.Post("/bids", g.placeBids)
+			r.Get("/me/notifications", g.myNotifications)
 		})
 	})
 	return r

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -21,7 +22,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/auctionflow/auction/functions/analytics"
 	"github.com/auctionflow/auction/functions/faas"
+	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/placeitem"
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/schemas"
@@ -101,6 +104,88 @@ func (f *fakeAuctions) List(after string, limit int, keep func(*auction.State) b
 	return p, nil
 }
 
+// fakeInbox is the notify outbox: each user's notifications, answered in
+// the order they are stored here (newest first, as an outbox keeps them) and
+// cut at the limit. It records every call.
+type fakeInbox struct {
+	mu     sync.Mutex
+	byUser map[string][]notify.Notification
+	err    error
+	calls  []inboxCall
+}
+
+type inboxCall struct {
+	user  string
+	limit int
+}
+
+func (f *fakeInbox) ForUser(_ context.Context, userID string, limit int) ([]notify.Notification, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, inboxCall{user: userID, limit: limit})
+	if f.err != nil {
+		return nil, f.err
+	}
+	ns := f.byUser[userID]
+	return slices.Clone(ns[:min(limit, len(ns))]), nil
+}
+
+func (f *fakeInbox) Calls() []inboxCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+// fakeAnalytics is the analytics store. Summary answers summaries[category]
+// (zeroes when absent) with the category and period asked for, as the
+// stores do; Bidders answers bidders[category], nil when absent. Both answer
+// err instead when it is set, and record every call.
+type fakeAnalytics struct {
+	mu        sync.Mutex
+	summaries map[string]analytics.Summary
+	bidders   map[string][]string
+	err       error
+	calls     []analyticsCall
+}
+
+type analyticsCall struct {
+	method   string // "Summary" or "Bidders"
+	category string
+	from, to time.Time
+}
+
+func (f *fakeAnalytics) Summary(_ context.Context, category string, from, to time.Time) (analytics.Summary, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, analyticsCall{method: "Summary", category: category, from: from, to: to})
+	if f.err != nil {
+		return analytics.Summary{}, f.err
+	}
+	s := f.summaries[category]
+	s.Category, s.From, s.To = category, from, to
+	s.ByCurrency = maps.Clone(s.ByCurrency)
+	if s.ByCurrency == nil {
+		s.ByCurrency = map[string]analytics.CurrencyStats{}
+	}
+	return s, nil
+}
+
+func (f *fakeAnalytics) Bidders(_ context.Context, category string, from, to time.Time) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, analyticsCall{method: "Bidders", category: category, from: from, to: to})
+	if f.err != nil {
+		return nil, f.err
+	}
+	return slices.Clone(f.bidders[category]), nil
+}
+
+func (f *fakeAnalytics) Calls() []analyticsCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
 // syncBuffer is a log sink safe for the handler goroutines.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -120,12 +205,14 @@ func (s *syncBuffer) String() string {
 }
 
 type env struct {
-	key      []byte
-	tokens   *auth.Tokens
-	place    *fakePlaceItem
-	auctions *fakeAuctions
-	logs     *syncBuffer
-	handler  http.Handler
+	key       []byte
+	tokens    *auth.Tokens
+	place     *fakePlaceItem
+	auctions  *fakeAuctions
+	inbox     *fakeInbox
+	analytics *fakeAnalytics
+	logs      *syncBuffer
+	handler   http.Handler
 }
 
 // hashOnce keeps bcrypt out of every test: one cheap hash is enough.
@@ -136,10 +223,12 @@ var hashOnce = sync.OnceValues(func() ([]byte, error) {
 func newEnv(t *testing.T, ready ...gateway.Check) *env {
 	t.Helper()
 	e := &env{
-		key:      auth.GenerateKey(),
-		place:    &fakePlaceItem{res: placeitem.Result{ItemID: "item-42", EndsAt: time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)}},
-		auctions: &fakeAuctions{states: map[string]*auction.State{}},
-		logs:     &syncBuffer{},
+		key:       auth.GenerateKey(),
+		place:     &fakePlaceItem{res: placeitem.Result{ItemID: "item-42", EndsAt: time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)}},
+		auctions:  &fakeAuctions{states: map[string]*auction.State{}},
+		inbox:     &fakeInbox{byUser: map[string][]notify.Notification{}},
+		analytics: &fakeAnalytics{summaries: map[string]analytics.Summary{}, bidders: map[string][]string{}},
+		logs:      &syncBuffer{},
 	}
 	var err error
 	e.tokens, err = auth.NewTokens(auth.Config{Key: e.key, Issuer: issuer, Audience: audience, TTL: tokenTTL}, nil)
@@ -161,6 +250,8 @@ func newEnv(t *testing.T, ready ...gateway.Check) *env {
 		Users:     dir,
 		PlaceItem: e.place,
 		Auctions:  e.auctions,
+		Inbox:     e.inbox,
+		Analytics: e.analytics,
 		Ready:     ready,
 		Log:       slog.New(slog.NewTextHandler(e.logs, nil)),
 	}).Routes()

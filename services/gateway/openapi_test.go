@@ -24,6 +24,9 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 
+	"github.com/auctionflow/auction/functions/analytics"
+	"github.com/auctionflow/auction/functions/analytics/analyticstest"
+	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/functions/placeitem"
 	"github.com/auctionflow/auction/internal/kafkaio"
@@ -674,6 +677,36 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 	unsold := live.Update{Completed: &schemas.ItemCompleted{ItemID: "item-50", SellerID: sellerID, Title: "Bicycle",
 		Category: "lamps", EndsAt: endsAt, ClosedAt: endsAt}}
 	unavailable := fmt.Errorf("produce: %w", kafkaio.ErrUnavailable)
+	inbox := map[string][]notify.Notification{
+		sellerID: {
+			{ID: "item-42/" + sellerID + "/sold", UserID: sellerID, ItemID: "item-42", Kind: schemas.NotifySold,
+				Message: `Your item "Bicycle" sold for €25.00.`, At: endsAt.Add(time.Second), Email: email},
+			{ID: "item-7/" + sellerID + "/lost", UserID: sellerID, ItemID: "item-7", Kind: schemas.NotifyLost,
+				Message: `The auction for "Lamp" has closed without a sale: there were no bids.`, At: endsAt.Add(-time.Hour)},
+		},
+		"u-bob": {{ID: "item-42/u-bob/won", UserID: "u-bob", ItemID: "item-42", Kind: schemas.NotifyWon,
+			Message: `You won the auction for "Bicycle" with your bid of €25.00.`, At: endsAt.Add(time.Second)}},
+	}
+	summaries := map[string]analytics.Summary{
+		"": {Completed: 4, Sold: 3, Unsold: 1, SellThrough: 0.75, Bids: 10, BidsPerAuction: 2.5, UniqueBidders: 5,
+			ByCurrency: map[string]analytics.CurrencyStats{
+				"EUR": {Sold: 2, Volume: 7500, Average: 3750, Max: 5000},
+				"GBP": {Sold: 1, Volume: 1200, Average: 1200, Max: 1200},
+			}},
+		"bikes": {Completed: 3, Sold: 1, Unsold: 2, SellThrough: 1.0 / 3, Bids: 7, BidsPerAuction: 7.0 / 3, UniqueBidders: 2,
+			ByCurrency: map[string]analytics.CurrencyStats{"EUR": {Sold: 1, Volume: 2500, Average: 2500, Max: 2500}}},
+	}
+	bidders := map[string][]string{"bikes": {"u-bob", "u-eve"}}
+	// The in-memory store holding the contract's fixture, for answers made
+	// by a real store rather than a fake.
+	store := analytics.NewMemory()
+	for _, f := range analyticstest.Fixture() {
+		if err := store.Apply(context.Background(), f); err != nil {
+			t.Fatalf("Apply %s: got %v, want nil", f.ItemID, err)
+		}
+	}
+	invalidPeriod := fmt.Errorf("2025-03-14T00:00:01Z is not midnight UTC: %w", analytics.ErrInvalidPeriod)
+	storeDown := errors.New("dynamodb: connection reset")
 
 	const (
 		newUser = `{"name":"Grace","email":"grace@example.com","password":"analytical engine",` +
@@ -797,6 +830,60 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 			body: `{"bids":[{"itemId":"` + strings.Repeat("i", 300<<10) + `","amount":1}]}`}, authed: true, status: 413},
 		{name: "batch, log down", deps: specDeps{placeBid: func(placebid.Request) (placebid.Result, error) { return placebid.Result{}, unavailable }},
 			route: "POST /v1/bids", rq: specRequest{path: "/v1/bids", body: batch(2)}, authed: true, status: 503, valid: true},
+
+		{name: "my notifications", deps: specDeps{inbox: inbox}, route: "GET /v1/me/notifications",
+			rq: specRequest{path: "/v1/me/notifications"}, authed: true, status: 200},
+		{name: "my notifications, none", route: "GET /v1/me/notifications",
+			rq: specRequest{path: "/v1/me/notifications"}, authed: true, status: 200},
+		{name: "my notifications without a token", deps: specDeps{inbox: inbox}, route: "GET /v1/me/notifications",
+			rq: specRequest{path: "/v1/me/notifications"}, status: 401},
+		{name: "my notifications too often", deps: specDeps{inbox: inbox, rateLimit: gateway.RateLimit{Rate: 0.001, Burst: 1}},
+			route: "GET /v1/me/notifications", rq: specRequest{path: "/v1/me/notifications"}, authed: true, prior: 1, status: 429},
+		{name: "my notifications, store down", deps: specDeps{storeErr: storeDown}, route: "GET /v1/me/notifications",
+			rq: specRequest{path: "/v1/me/notifications"}, authed: true, status: 500},
+
+		{name: "analytics", deps: specDeps{summaries: summaries}, route: "GET /v1/analytics",
+			rq: specRequest{path: "/v1/analytics?from=2026-11-23&to=2026-11-30"}, status: 200},
+		{name: "analytics, unbounded", deps: specDeps{summaries: summaries}, route: "GET /v1/analytics",
+			rq: specRequest{path: "/v1/analytics"}, status: 200},
+		{name: "analytics, nothing completed", route: "GET /v1/analytics", rq: specRequest{path: "/v1/analytics?from=2026-11-23"}, status: 200},
+		{name: "analytics from the store", deps: specDeps{analytics: store}, route: "GET /v1/analytics",
+			rq: specRequest{path: "/v1/analytics?from=2025-03-14&to=2025-03-18"}, status: 200},
+		{name: "analytics, bad dates", route: "GET /v1/analytics", rq: specRequest{path: "/v1/analytics?from=yesterday&to=2026-13-01"}, status: 400},
+		{name: "analytics, to before from", route: "GET /v1/analytics",
+			rq: specRequest{path: "/v1/analytics?from=2026-11-30&to=2026-11-23"}, status: 400},
+		{name: "analytics, period refused", deps: specDeps{storeErr: invalidPeriod}, route: "GET /v1/analytics",
+			rq: specRequest{path: "/v1/analytics"}, status: 400},
+		{name: "analytics, store down", deps: specDeps{storeErr: storeDown}, route: "GET /v1/analytics",
+			rq: specRequest{path: "/v1/analytics"}, status: 500},
+
+		{name: "category analytics", deps: specDeps{summaries: summaries}, route: "GET /v1/analytics/categories/{category}",
+			rq: specRequest{path: "/v1/analytics/categories/bikes?from=2026-11-23&to=2026-11-30"}, status: 200},
+		{name: "category analytics, nothing completed", route: "GET /v1/analytics/categories/{category}",
+			rq: specRequest{path: "/v1/analytics/categories/lamps"}, status: 200},
+		{name: "category analytics from the store", deps: specDeps{analytics: store}, route: "GET /v1/analytics/categories/{category}",
+			rq: specRequest{path: "/v1/analytics/categories/games?from=2025-03-15&to=2025-03-16"}, status: 200},
+		{name: "category analytics, bad date", route: "GET /v1/analytics/categories/{category}",
+			rq: specRequest{path: "/v1/analytics/categories/bikes?to=2026-11-31"}, status: 400},
+		{name: "category analytics, period refused", deps: specDeps{storeErr: invalidPeriod}, route: "GET /v1/analytics/categories/{category}",
+			rq: specRequest{path: "/v1/analytics/categories/bikes"}, status: 400},
+		{name: "category analytics, store down", deps: specDeps{storeErr: storeDown}, route: "GET /v1/analytics/categories/{category}",
+			rq: specRequest{path: "/v1/analytics/categories/bikes"}, status: 500},
+
+		{name: "bidders", deps: specDeps{bidders: bidders}, route: "GET /v1/analytics/categories/{category}/bidders",
+			rq: specRequest{path: "/v1/analytics/categories/bikes/bidders?from=2026-11-23&to=2026-11-30"}, status: 200},
+		{name: "bidders, none", route: "GET /v1/analytics/categories/{category}/bidders",
+			rq: specRequest{path: "/v1/analytics/categories/lamps/bidders"}, status: 200},
+		{name: "bidders from the store", deps: specDeps{analytics: store}, route: "GET /v1/analytics/categories/{category}/bidders",
+			rq: specRequest{path: "/v1/analytics/categories/books/bidders?from=2025-03-14"}, status: 200},
+		{name: "bidders, bad date", route: "GET /v1/analytics/categories/{category}/bidders",
+			rq: specRequest{path: "/v1/analytics/categories/bikes/bidders?from=14.03.2025"}, status: 400},
+		{name: "bidders, to before from", route: "GET /v1/analytics/categories/{category}/bidders",
+			rq: specRequest{path: "/v1/analytics/categories/bikes/bidders?from=2026-11-30&to=2026-11-29"}, status: 400},
+		{name: "bidders, period refused", deps: specDeps{storeErr: invalidPeriod}, route: "GET /v1/analytics/categories/{category}/bidders",
+			rq: specRequest{path: "/v1/analytics/categories/bikes/bidders"}, status: 400},
+		{name: "bidders, store down", deps: specDeps{storeErr: storeDown}, route: "GET /v1/analytics/categories/{category}/bidders",
+			rq: specRequest{path: "/v1/analytics/categories/bikes/bidders"}, status: 500},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {
@@ -848,7 +935,12 @@ type specDeps struct {
 	live      []live.Update // every Expect and Watch gets these; nil: live updates off
 	notReady  error
 	rateLimit gateway.RateLimit
-	before    []specRequest // sent first, with the test's method and token
+	before    []specRequest                    // sent first, with the test's method and token
+	inbox     map[string][]notify.Notification // by user, newest first
+	summaries map[string]analytics.Summary     // by category, "" for all; absent: zeroes
+	bidders   map[string][]string              // by category
+	analytics gateway.Analytics                // nil: a fake over summaries and bidders
+	storeErr  error                            // what the inbox and the analytics store answer instead
 }
 
 // specBids is the bid-status view.
@@ -930,12 +1022,17 @@ func specGateway(t *testing.T, d specDeps) *specEnv {
 		}),
 		Auctions:  &fakeAuctions{states: d.states},
 		Bids:      specBids(d.bids),
+		Inbox:     &fakeInbox{byUser: d.inbox, err: d.storeErr},
+		Analytics: d.analytics,
 		Ready:     []gateway.Check{{Name: "kafka", Check: func(context.Context) error { return d.notReady }}},
 		RateLimit: d.rateLimit,
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if d.live != nil {
 		deps.Live = specLive(d.live)
+	}
+	if deps.Analytics == nil {
+		deps.Analytics = &fakeAnalytics{summaries: d.summaries, bidders: d.bidders, err: d.storeErr}
 	}
 	return &specEnv{tokens: tokens, handler: gateway.New(deps).Routes()}
 }

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/auctionflow/auction/functions/analytics"
+	"github.com/auctionflow/auction/functions/notify"
+	"github.com/auctionflow/auction/functions/trigger"
+	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/schemas"
+)
+
+// The out-of-band functions react to auction.item-complete through the
+// Kafka trigger, each in its own consumer group, so each sees every event.
+
+// startNotify runs notify-bidders: one notification per (item, user, kind),
+// by email and in the inbox, each announced on auction.notifications.
+func startNotify(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, st stores) error {
+	log = log.With("function", "notify")
+	producer, err := kafkaio.NewProducer(withClient(kcfg, "auction-notify"), log)
+	if err != nil {
+		return err
+	}
+	n := notify.New(notify.Deps{Outbox: st.outbox, Mailer: mailer(cfg, log), Users: st.users, Log: log})
+	h := trigger.Events(schemas.TypeItemCompleted, func(ctx context.Context, evs []trigger.Event[schemas.ItemCompleted]) error {
+		done := make([]schemas.ItemCompleted, len(evs))
+		causes := make(map[string]string, len(evs))
+		for i, e := range evs {
+			done[i] = e.Data
+			causes[e.Data.ItemID] = e.ID
+		}
+		sent, err := n.Handle(ctx, done)
+		if err != nil {
+			return err
+		}
+		out := make([]event.Event, len(sent))
+		for i, s := range sent {
+			if out[i], err = schemas.NewEvent(schemas.TypeNotificationSent, schemas.Meta{
+				ID: s.NotificationID, Source: schemas.Source + "/functions/notify", Subject: s.ItemID,
+				Key: s.UserID, Time: s.SentAt, CausationID: causes[s.ItemID],
+			}, s); err != nil {
+				return err
+			}
+		}
+		return producer.PublishEvents(ctx, schemas.TopicNotifications, out...)
+	})
+	return startTrigger(ctx, g, kcfg, "auction-notify", "notify", h, producer, log)
+}
+
+// startAnalytics runs the analytics function: aggregates that count each
+// completed auction once, however often it is delivered.
+func startAnalytics(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config, log *slog.Logger, st stores) error {
+	log = log.With("function", "analytics")
+	producer, err := kafkaio.NewProducer(withClient(kcfg, "auction-analytics"), log)
+	if err != nil {
+		return err
+	}
+	a := analytics.New(analytics.Deps{Store: st.analytics, Log: log})
+	h := trigger.Events(schemas.TypeItemCompleted, func(ctx context.Context, evs []trigger.Event[schemas.ItemCompleted]) error {
+		done := make([]schemas.ItemCompleted, len(evs))
+		for i, e := range evs {
+			done[i] = e.Data
+		}
+		err := a.Handle(ctx, done)
+		var fe *analytics.FactError
+		if errors.As(err, &fe) {
+			// Everything before the failed fact is counted; an invalid
+			// fact can never be, so it is dead-lettered at once.
+			return &trigger.RecordError{Index: fe.Index, Err: fe, Permanent: errors.Is(fe.Err, analytics.ErrInvalidFact)}
+		}
+		return err
+	})
+	return startTrigger(ctx, g, kcfg, "auction-analytics", "analytics", h, producer, log)
+}
+
+// startTrigger binds h to auction.item-complete in group and closes the
+// producer (dead letters, outputs) once the trigger has stopped.
+func startTrigger(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config, group, name string, h trigger.Handler, producer *kafkaio.Producer, log *slog.Logger) error {
+	t, err := trigger.New(trigger.Config{
+		Kafka: withClient(kcfg, group), Group: group, Topics: []string{schemas.TopicItemComplete},
+		Name: name, Log: log, DeadLetter: producer,
+	}, h)
+	if err != nil {
+		producer.Close()
+		return fmt.Errorf("%s trigger: %w", name, err)
+	}
+	g.Go(func() error {
+		defer producer.Close()
+		return t.Run(ctx)
+	})
+	return nil
+}
+
+// mailer sends notification emails over SMTP, or only logs them when no
+// server is configured (the inbox still gets every notification).
+func mailer(cfg config, log *slog.Logger) notify.Mailer {
+	if cfg.SMTPAddr == "" {
+		return logMailer{log}
+	}
+	return &notify.SMTPMailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPassword}
+}
+
+type logMailer struct{ log *slog.Logger }
+
+func (m logMailer) Send(ctx context.Context, to, subject, _, messageID string) error {
+	m.log.InfoContext(ctx, "email not sent (no AUCTION_SMTP_ADDR)", "to", to, "subject", subject, "message_id", messageID)
+	return nil
+}

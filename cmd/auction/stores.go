@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+
+	"github.com/auctionflow/auction/functions/analytics"
+	"github.com/auctionflow/auction/functions/notify"
+	"github.com/auctionflow/auction/services/users"
+)
+
+// stores are the tables at rest: users, the notification outbox and
+// inboxes, and analytics. In memory they live and die with the process (and
+// are shared only by the components in it); on DynamoDB every process of the
+// platform sees the same ones.
+type stores struct {
+	users     users.Directory
+	outbox    notify.Outbox
+	analytics analytics.Store
+}
+
+func openStores(ctx context.Context, cfg config) (stores, error) {
+	if cfg.Store == "memory" {
+		return stores{users: users.NewMemory(), outbox: notify.NewMemory(), analytics: analytics.NewMemory()}, nil
+	}
+	client, err := users.NewDynamoClient(ctx, cfg.DynamoEndpoint, cfg.DynamoRegion)
+	if err != nil {
+		return stores{}, err
+	}
+	if err := users.EnsureTable(ctx, client, cfg.UsersTable); err != nil {
+		return stores{}, err
+	}
+	if err := notify.EnsureTable(ctx, client, cfg.NotificationsTable); err != nil {
+		return stores{}, err
+	}
+	if err := analytics.EnsureTable(ctx, client, cfg.AnalyticsTable); err != nil {
+		return stores{}, err
+	}
+	return stores{
+		users:     users.NewDynamo(client, cfg.UsersTable),
+		outbox:    notify.NewDynamo(client, cfg.NotificationsTable),
+		analytics: analytics.NewDynamo(client, cfg.AnalyticsTable),
+	}, nil
+}
