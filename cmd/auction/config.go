@@ -29,6 +29,7 @@ type config struct {
 	TokenTTL           time.Duration
 	DemoUsers          bool
 	CloseGrace         time.Duration
+	AdminAddr          string
 	LogLevel           string
 	LogFormat          string
 	RateLimit          float64
@@ -115,6 +116,7 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 
 	str(&c.Target, "target", "AUCTION_TARGET", "all", "components to run, comma-separated: "+strings.Join(targetNames(), ", "))
 	str(&c.HTTPAddr, "http-addr", "AUCTION_HTTP_ADDR", ":8080", "HTTP listen address of the gateway")
+	str(&c.AdminAddr, "admin-addr", "AUCTION_ADMIN_ADDR", "", "listen address of /healthz and /readyz for this process's components (empty: off)")
 	str(&c.Brokers, "kafka-brokers", "AUCTION_KAFKA_BROKERS", "", "Kafka bootstrap servers, comma-separated; empty runs an embedded broker")
 	num(&c.EmbeddedKafkaPort, "embedded-kafka-port", "AUCTION_EMBEDDED_KAFKA_PORT", 0, "port of the embedded broker on 127.0.0.1 (0: a free one)")
 	num(&c.Partitions, "partitions", "AUCTION_PARTITIONS", 6, "partitions of every auction topic (they are co-partitioned)")

@@ -29,6 +29,9 @@ const usage = `auction — the event-driven auction platform
 
 usage:
   auction run [flags]    start components (auction run -h lists the flags)
+  auction init [flags]   create the Kafka topics and DynamoDB tables, then exit
+  auction healthcheck URL
+                         exit 0 if URL answers 200 (for container healthchecks)
   auction env            print the AUCTION_* settings as a markdown table
 `
 
@@ -48,6 +51,13 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		fmt.Fprint(stdout, envTable(vars))
 		return nil
+	case "init":
+		return initialise(ctx, args[1:], runEnv{getenv: getenv, stdout: stdout, stderr: stderr})
+	case "healthcheck":
+		if len(args) != 2 {
+			return fmt.Errorf("usage: auction healthcheck URL")
+		}
+		return healthcheck(ctx, args[1])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

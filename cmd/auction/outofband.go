@@ -21,7 +21,7 @@ import (
 
 // startNotify runs notify-bidders: one notification per (item, user, kind),
 // by email and in the inbox, each announced on auction.notifications.
-func startNotify(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, st stores) error {
+func startNotify(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, st stores, ready *readiness) error {
 	log = log.With("function", "notify")
 	producer, err := kafkaio.NewProducer(withClient(kcfg, "auction-notify"), log)
 	if err != nil {
@@ -50,12 +50,12 @@ func startNotify(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkai
 		}
 		return producer.PublishEvents(ctx, schemas.TopicNotifications, out...)
 	})
-	return startTrigger(ctx, g, kcfg, "auction-notify", "notify", h, producer, log)
+	return startTrigger(ctx, g, kcfg, "auction-notify", "notify", h, producer, log, ready)
 }
 
 // startAnalytics runs the analytics function: aggregates that count each
 // completed auction once, however often it is delivered.
-func startAnalytics(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config, log *slog.Logger, st stores) error {
+func startAnalytics(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config, log *slog.Logger, st stores, ready *readiness) error {
 	log = log.With("function", "analytics")
 	producer, err := kafkaio.NewProducer(withClient(kcfg, "auction-analytics"), log)
 	if err != nil {
@@ -76,12 +76,12 @@ func startAnalytics(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config,
 		}
 		return err
 	})
-	return startTrigger(ctx, g, kcfg, "auction-analytics", "analytics", h, producer, log)
+	return startTrigger(ctx, g, kcfg, "auction-analytics", "analytics", h, producer, log, ready)
 }
 
 // startTrigger binds h to auction.item-complete in group and closes the
 // producer (dead letters, outputs) once the trigger has stopped.
-func startTrigger(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config, group, name string, h trigger.Handler, producer *kafkaio.Producer, log *slog.Logger) error {
+func startTrigger(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config, group, name string, h trigger.Handler, producer *kafkaio.Producer, log *slog.Logger, ready *readiness) error {
 	t, err := trigger.New(trigger.Config{
 		Kafka: withClient(kcfg, group), Group: group, Topics: []string{schemas.TopicItemComplete},
 		Name: name, Log: log, DeadLetter: producer,
@@ -90,6 +90,7 @@ func startTrigger(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config, g
 		producer.Close()
 		return fmt.Errorf("%s trigger: %w", name, err)
 	}
+	ready.whenClosed(ctx, name, t.Ready())
 	g.Go(func() error {
 		defer producer.Close()
 		return t.Run(ctx)

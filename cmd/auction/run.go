@@ -112,6 +112,7 @@ func run(ctx context.Context, args []string, env runEnv) error {
 	}
 
 	g, ctx := errgroup.WithContext(ctx)
+	var ready readiness
 	if targets[targetProcessor] {
 		p, err := auction.New(auction.Config{
 			Kafka: kcfg, Flush: cfg.GokaFlush, Storage: processorStorage(cfg, scratch), Log: log,
@@ -119,8 +120,9 @@ func run(ctx context.Context, args []string, env runEnv) error {
 		if err != nil {
 			return err
 		}
+		processorReady := ready.wait("processor")
 		g.Go(func() error {
-			return p.Run(ctx, func() { log.Info("auction processor ready") })
+			return p.Run(ctx, func() { processorReady(); log.Info("auction processor ready") })
 		})
 	}
 	if targets[targetCloser] {
@@ -128,20 +130,26 @@ func run(ctx context.Context, args []string, env runEnv) error {
 		if err != nil {
 			return err
 		}
+		ready.whenClosed(ctx, "closer", c.Ready())
 		g.Go(func() error { return c.Run(ctx) })
 	}
 	if targets[targetNotify] {
-		if err := startNotify(ctx, g, cfg, kcfg, log, st); err != nil {
+		if err := startNotify(ctx, g, cfg, kcfg, log, st, &ready); err != nil {
 			return err
 		}
 	}
 	if targets[targetAnalytics] {
-		if err := startAnalytics(ctx, g, kcfg, log, st); err != nil {
+		if err := startAnalytics(ctx, g, kcfg, log, st, &ready); err != nil {
 			return err
 		}
 	}
 	if targets[targetGateway] {
 		if err := startGateway(ctx, g, cfg, kcfg, log, env, scratch, st); err != nil {
+			return err
+		}
+	}
+	if cfg.AdminAddr != "" {
+		if err := serve(ctx, g, cfg.AdminAddr, adminHandler(&ready), log.With("server", "admin")); err != nil {
 			return err
 		}
 	}

@@ -307,3 +307,26 @@ func TestReadmeConfigTable(t *testing.T) {
 		t.Fatalf("README.md's configuration table is stale; replace it with the output of `go run ./cmd/auction env`:\n%s", want)
 	}
 }
+
+// TestAdminEndpoints: with AUCTION_ADMIN_ADDR a process serves /healthz at
+// once and /readyz 200 once every component in it is ready.
+func TestAdminEndpoints(t *testing.T) {
+	admin := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	startPlatform(t, map[string]string{"AUCTION_ADMIN_ADDR": admin})
+	if code := get(t, "http://"+admin+"/healthz", nil); code != http.StatusOK {
+		t.Fatalf("admin /healthz: got %d, want 200", code)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for get(t, "http://"+admin+"/readyz", nil) != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("admin /readyz not 200 within 20 s")
+		}
+		<-time.After(50 * time.Millisecond)
+	}
+	if err := healthcheck(context.Background(), "http://"+admin+"/readyz"); err != nil {
+		t.Fatalf("healthcheck: got %v, want nil", err)
+	}
+	if err := healthcheck(context.Background(), "http://"+admin+"/nothing"); err == nil {
+		t.Fatal("healthcheck of a 404: got nil, want an error")
+	}
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/auctionflow/auction/internal/kafkaio"
+)
+
+// initialise creates what the platform needs before it runs: the catalog's
+// topics and, with AUCTION_STORE=dynamodb, the tables. Every component does
+// this at start too; a separate step lets a deployment give only the init
+// job the rights to create them.
+func initialise(ctx context.Context, args []string, env runEnv) error {
+	var cfg config
+	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	if _, err := cfg.bind(fs, env.getenv); err != nil {
+		return err
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.embedded() {
+		return fmt.Errorf("init needs AUCTION_KAFKA_BROKERS: the embedded broker lives only inside auction run")
+	}
+	kcfg := kafkaio.Config{Brokers: cfg.brokers(), ClientID: "auction-init", Partitions: cfg.Partitions,
+		Replication: cfg.Replication, DeliveryTimeout: cfg.DeliveryTimeout}
+	if err := kafkaio.EnsureTopics(ctx, kcfg); err != nil {
+		return err
+	}
+	if _, err := openStores(ctx, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout, "topics and tables are ready")
+	return nil
+}
+
+// healthcheck exits 0 when url answers 200: distroless images have no curl.
+func healthcheck(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", url, resp.Status)
+	}
+	return nil
+}
+
+// readiness tracks which components of this process are ready.
+type readiness struct {
+	mu      sync.Mutex
+	pending map[string]bool
+}
+
+// wait registers a component and returns the func that marks it ready.
+func (r *readiness) wait(name string) func() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending == nil {
+		r.pending = map[string]bool{}
+	}
+	r.pending[name] = true
+	return func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		delete(r.pending, name)
+	}
+}
+
+// whenClosed marks name ready once ch is closed.
+func (r *readiness) whenClosed(ctx context.Context, name string, ch <-chan struct{}) {
+	ready := r.wait(name)
+	go func() {
+		select {
+		case <-ch:
+			ready()
+		case <-ctx.Done():
+		}
+	}()
+}
+
+func (r *readiness) notReady() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.pending))
+	for n := range r.pending {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// adminHandler serves /healthz (the process runs) and /readyz (every
+// component in it has joined its group and caught up), for orchestrators.
+func adminHandler(r *readiness) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		waiting := r.notReady()
+		if len(waiting) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]any{"status": "starting", "waiting": waiting})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+	})
+	return mux
+}
+
+// serve runs an HTTP server on addr until ctx ends, then shuts it down.
+func serve(ctx context.Context, g *errgroup.Group, addr string, h http.Handler, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	})
+	log.Info("listening", "addr", ln.Addr().String())
+	return nil
+}
