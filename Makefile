@@ -10,9 +10,20 @@ test: ## every test, race detector on; dynalite comes from npm (infra/dynalite)
 	@test -d infra/dynalite/node_modules || npm ci --prefix infra/dynalite --no-audit --no-fund
 	$(GO) test -race -count=1 ./...
 
-test-integration: ## the Kafka-touching suites against a real broker (KAFKA_BROKERS)
-	@test -n "$$KAFKA_BROKERS" || { echo "set KAFKA_BROKERS to a running Kafka (see infra/kafka)"; exit 1; }
-	$(GO) test -race -count=1 ./...
+# The real broker of test-integration: infra/kafka/kafka.sh runs Apache Kafka
+# 4.x (KRaft, one node) from Maven Central's jars; it needs java and mvn.
+KAFKA_PORT ?= 19092
+KAFKA_CONTROLLER_PORT ?= 19093
+KAFKA_SH = KAFKA_PORT=$(KAFKA_PORT) KAFKA_CONTROLLER_PORT=$(KAFKA_CONTROLLER_PORT) bash infra/kafka/kafka.sh
+
+test-integration: ## every test again, Kafka-touching ones on a real Kafka 4.x broker (infra/kafka)
+	@test -d infra/dynalite/node_modules || npm ci --prefix infra/dynalite --no-audit --no-fund
+	$(KAFKA_SH) fetch
+	$(KAFKA_SH) start
+	@# One broker for all packages, so packages run one at a time (-p 1). The
+	@# broker is stopped however the tests end, and their exit status is kept.
+	trap '$(KAFKA_SH) stop' EXIT; trap 'exit 130' INT TERM; \
+	KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -race -count=1 -p 1 ./...
 
 lint: ## formatting and vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt would change:"; echo "$$out"; exit 1; }

@@ -64,6 +64,31 @@ func CreateTopic(t testing.TB, brokers []string, topic string, n int, configs ma
 			t.Fatalf("create topic %s: %v", topic, r.Error)
 		}
 	}
+	// A real cluster answers before its brokers know the topic: wait until
+	// every partition has a leader, or watermarks and the first writes fail.
+	for {
+		md, err := admin.GetMetadata(&topic, false, 5000)
+		if err == nil && ready(md.Topics[topic], n) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("create topic %s: no leader for every partition within 30s (last error %v)", topic, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func ready(tm kafka.TopicMetadata, partitions int) bool {
+	if tm.Error.Code() != kafka.ErrNoError || len(tm.Partitions) != partitions {
+		return false
+	}
+	for _, p := range tm.Partitions {
+		if p.Error.Code() != kafka.ErrNoError || p.Leader < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Record is a consumed record with its coordinates.
@@ -138,4 +163,93 @@ func Count(t testing.TB, brokers []string, topic string, partitions int) int64 {
 		n += high - low
 	}
 	return n
+}
+
+// ReadKeys reads every partition of topic from the beginning until it has n
+// records whose key is one of keys, then on to the end of each partition as
+// it stood at that moment, and returns all the records with those keys (so a
+// duplicate written before then is counted too). Records of other keys are
+// skipped: on a real cluster the fixed catalog topics are shared with other
+// tests and earlier runs, so a test reads and counts only its own keys.
+func ReadKeys(t testing.TB, brokers []string, topic string, keys []string, n int, timeout time.Duration) []Record {
+	t.Helper()
+	c, err := kafka.NewConsumer(&kafka.ConfigMap{
+		"bootstrap.servers":  strings.Join(brokers, ","),
+		"group.id":           fmt.Sprintf("kafkatest-%d", time.Now().UnixNano()),
+		"enable.auto.commit": false,
+		"log_level":          4,
+	})
+	if err != nil {
+		t.Fatalf("consumer: %v", err)
+	}
+	defer c.Close()
+	md, err := c.GetMetadata(&topic, false, 10000)
+	if err != nil {
+		t.Fatalf("metadata of %s: %v", topic, err)
+	}
+	tm, ok := md.Topics[topic]
+	if !ok || tm.Error.Code() != kafka.ErrNoError || len(tm.Partitions) == 0 {
+		t.Fatalf("metadata of %s: topic unknown (%v)", topic, tm.Error)
+	}
+	var tps []kafka.TopicPartition
+	for _, p := range tm.Partitions {
+		tps = append(tps, kafka.TopicPartition{Topic: &topic, Partition: p.ID, Offset: kafka.OffsetBeginning})
+	}
+	if err := c.Assign(tps); err != nil {
+		t.Fatalf("assign %s: %v", topic, err)
+	}
+	want := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		want[k] = true
+	}
+	var out []Record
+	next := map[int32]int64{} // per partition, the offset after the last record read
+	var end map[int32]int64   // per partition, the high watermark once n records were read
+	atEnd := func() bool {
+		for p, high := range end {
+			if next[p] < high {
+				return false
+			}
+		}
+		return true
+	}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if end == nil && len(out) >= n {
+			end = map[int32]int64{}
+			for _, tp := range tps {
+				low, high, err := c.QueryWatermarkOffsets(topic, tp.Partition, 10000)
+				if err != nil {
+					t.Fatalf("watermarks of %s/%d: %v", topic, tp.Partition, err)
+				}
+				end[tp.Partition] = high
+				next[tp.Partition] = max(next[tp.Partition], low)
+			}
+		}
+		if end != nil && atEnd() {
+			return out
+		}
+		m, err := c.ReadMessage(200 * time.Millisecond)
+		if err != nil {
+			if kerr, ok := err.(kafka.Error); ok && kerr.IsTimeout() {
+				continue
+			}
+			t.Fatalf("read %s: %v", topic, err)
+		}
+		next[m.TopicPartition.Partition] = int64(m.TopicPartition.Offset) + 1
+		if !want[string(m.Key)] {
+			continue
+		}
+		out = append(out, Record{
+			Message:   cekafka.Message{Key: m.Key, Value: m.Value, Headers: kafkaio.FromKafkaHeaders(m.Headers)},
+			Topic:     *m.TopicPartition.Topic,
+			Partition: m.TopicPartition.Partition,
+			Offset:    int64(m.TopicPartition.Offset),
+		})
+	}
+	if len(out) < n {
+		t.Fatalf("read %s: got %d records with keys %v within %s, want %d", topic, len(out), keys, timeout, n)
+	}
+	t.Fatalf("read %s: got %d records with keys %v, but did not reach the end of the topic within %s", topic, len(out), keys, timeout)
+	return nil
 }
