@@ -35,8 +35,10 @@ func initialise(ctx context.Context, args []string, env runEnv) error {
 	if cfg.embedded() {
 		return fmt.Errorf("init needs AUCTION_KAFKA_BROKERS: the embedded broker lives only inside auction run")
 	}
-	kcfg := kafkaio.Config{Brokers: cfg.brokers(), ClientID: "auction-init", Partitions: cfg.Partitions,
-		Replication: cfg.Replication, DeliveryTimeout: cfg.DeliveryTimeout}
+	kcfg, err := cfg.kafkaConfig(cfg.brokers(), "auction-init")
+	if err != nil {
+		return err
+	}
 	if err := kafkaio.EnsureTopics(ctx, kcfg); err != nil {
 		return err
 	}

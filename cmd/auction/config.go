@@ -1,7 +1,10 @@
 package main
 
 import (
+	"os"
+
 	"github.com/auctionflow/auction/functions/closer"
+	"github.com/auctionflow/auction/internal/kafkaio"
 
 	"flag"
 	"fmt"
@@ -17,6 +20,11 @@ type config struct {
 	Target             string
 	HTTPAddr           string
 	Brokers            string
+	KafkaProtocol      string
+	KafkaMechanism     string
+	KafkaUser          string
+	KafkaPassword      string
+	KafkaCAFile        string
 	EmbeddedKafkaPort  int
 	Partitions         int
 	Replication        int
@@ -118,6 +126,11 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 	str(&c.HTTPAddr, "http-addr", "AUCTION_HTTP_ADDR", ":8080", "HTTP listen address of the gateway")
 	str(&c.AdminAddr, "admin-addr", "AUCTION_ADMIN_ADDR", "", "listen address of /healthz and /readyz for this process's components (empty: off)")
 	str(&c.Brokers, "kafka-brokers", "AUCTION_KAFKA_BROKERS", "", "Kafka bootstrap servers, comma-separated; empty runs an embedded broker")
+	str(&c.KafkaProtocol, "kafka-security-protocol", "AUCTION_KAFKA_SECURITY_PROTOCOL", "", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (empty: PLAINTEXT)")
+	str(&c.KafkaMechanism, "kafka-sasl-mechanism", "AUCTION_KAFKA_SASL_MECHANISM", "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+	str(&c.KafkaUser, "kafka-sasl-username", "AUCTION_KAFKA_SASL_USERNAME", "", "SASL user")
+	str(&c.KafkaPassword, "kafka-sasl-password", "AUCTION_KAFKA_SASL_PASSWORD", "", "SASL password")
+	str(&c.KafkaCAFile, "kafka-ca-file", "AUCTION_KAFKA_CA_FILE", "", "PEM file of the CAs that sign the brokers' certificates (empty: the system's)")
 	num(&c.EmbeddedKafkaPort, "embedded-kafka-port", "AUCTION_EMBEDDED_KAFKA_PORT", 0, "port of the embedded broker on 127.0.0.1 (0: a free one)")
 	num(&c.Partitions, "partitions", "AUCTION_PARTITIONS", 6, "partitions of every auction topic (they are co-partitioned)")
 	num(&c.Replication, "replication", "AUCTION_REPLICATION", 1, "replication factor of the topics the platform creates, goka's table included")
@@ -153,6 +166,30 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 }
 
 func (c *config) embedded() bool { return c.Brokers == "" }
+
+// kafkaConfig is the cluster as the components see it.
+func (c *config) kafkaConfig(brokers []string, clientID string) (kafkaio.Config, error) {
+	sec, err := c.kafkaSecurity()
+	if err != nil {
+		return kafkaio.Config{}, err
+	}
+	return kafkaio.Config{Brokers: brokers, ClientID: clientID, Partitions: c.Partitions,
+		Replication: c.Replication, DeliveryTimeout: c.DeliveryTimeout, Security: sec}, nil
+}
+
+// kafkaSecurity reads the Kafka security settings, CA file included.
+func (c *config) kafkaSecurity() (kafkaio.Security, error) {
+	sec := kafkaio.Security{Protocol: c.KafkaProtocol, Mechanism: c.KafkaMechanism,
+		Username: c.KafkaUser, Password: c.KafkaPassword}
+	if c.KafkaCAFile != "" {
+		pem, err := os.ReadFile(c.KafkaCAFile)
+		if err != nil {
+			return sec, fmt.Errorf("AUCTION_KAFKA_CA_FILE: %w", err)
+		}
+		sec.CAPEM = pem
+	}
+	return sec, sec.Validate()
+}
 
 func (c *config) brokers() []string {
 	var out []string

@@ -89,9 +89,9 @@ func run(ctx context.Context, args []string, env runEnv) error {
 		brokers = b.Addrs()
 		log.Info("embedded Kafka broker started (in memory: it forgets everything on exit)", "addr", strings.Join(brokers, ","))
 	}
-	kcfg := kafkaio.Config{
-		Brokers: brokers, ClientID: "auction", Partitions: cfg.Partitions,
-		Replication: cfg.Replication, DeliveryTimeout: cfg.DeliveryTimeout,
+	kcfg, err := cfg.kafkaConfig(brokers, "auction")
+	if err != nil {
+		return err
 	}
 	if err := kafkaio.EnsureTopics(ctx, kcfg); err != nil {
 		return err

@@ -161,10 +161,8 @@ func (c *Closer) Run(ctx context.Context) error {
 }
 
 func (c *Closer) consumerConfig() *kafka.ConfigMap {
-	return &kafka.ConfigMap{
-		"bootstrap.servers": c.cfg.Kafka.BootstrapServers(),
-		"client.id":         c.cfg.Kafka.ClientID,
-		"group.id":          c.cfg.Group,
+	return c.cfg.Kafka.ConfigMap(kafka.ConfigMap{
+		"group.id": c.cfg.Group,
 		// A new group must see the items placed before it first joined.
 		"auto.offset.reset": "earliest",
 		// Only the low watermark may be committed (see the package doc),
@@ -175,7 +173,7 @@ func (c *Closer) consumerConfig() *kafka.ConfigMap {
 		"reconnect.backoff.max.ms":      2000,
 		"log_level":                     4,
 		"go.logs.channel.enable":        true,
-	}
+	})
 }
 
 // forwardLogs passes librdkafka's logs to slog until the consumer closes.

@@ -125,10 +125,8 @@ func (t *Trigger) Run(ctx context.Context) error {
 }
 
 func (t *Trigger) consumerConfig() *kafka.ConfigMap {
-	return &kafka.ConfigMap{
-		"bootstrap.servers": t.cfg.Kafka.BootstrapServers(),
-		"client.id":         t.cfg.Kafka.ClientID,
-		"group.id":          t.cfg.Group,
+	return t.cfg.Kafka.ConfigMap(kafka.ConfigMap{
+		"group.id": t.cfg.Group,
 		// librdkafka's default (latest) silently skips every record written
 		// before the group first joined (see DESIGN, pitfalls).
 		"auto.offset.reset": "earliest",
@@ -148,7 +146,7 @@ func (t *Trigger) consumerConfig() *kafka.ConfigMap {
 		"reconnect.backoff.max.ms": 2000,
 		"log_level":                4,
 		"go.logs.channel.enable":   true,
-	}
+	})
 }
 
 // partitionKey names a partition of one of the topics.

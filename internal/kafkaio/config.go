@@ -20,7 +20,13 @@ type Config struct {
 	// DeliveryTimeout bounds how long a write may take before the producer
 	// gives up and the caller is told (HTTP 503 at the edge).
 	DeliveryTimeout time.Duration
+	// Security authenticates to a secured cluster (SASL, TLS).
+	Security Security
 }
+
+// ConfigMap is the librdkafka configuration of a client of this cluster:
+// bootstrap servers, client id and security, plus extra.
+func (c Config) ConfigMap(extra kafka.ConfigMap) *kafka.ConfigMap { return c.configMap(extra) }
 
 // BootstrapServers is the brokers as librdkafka's bootstrap.servers.
 func (c Config) BootstrapServers() string { return strings.Join(c.Brokers, ",") }
@@ -34,6 +40,7 @@ func (c Config) configMap(extra kafka.ConfigMap) *kafka.ConfigMap {
 		// librdkafka logs informational chatter to stderr; warnings are enough.
 		"log_level": 4,
 	}
+	c.Security.librdkafka(m)
 	for k, v := range extra {
 		m[k] = v
 	}

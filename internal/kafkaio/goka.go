@@ -30,6 +30,7 @@ func (c Config) GokaConfig(flush time.Duration) *sarama.Config {
 		sc.Producer.Flush.Bytes = 0
 	}
 	sc.Metadata.Retry.Backoff = 100 * time.Millisecond
+	c.Security.sarama(sc)
 	return sc
 }
 

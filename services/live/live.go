@@ -54,9 +54,8 @@ func (h *Hub) Ready() <-chan struct{} { return h.ready }
 
 // Run tails the result topics until ctx ends.
 func (h *Hub) Run(ctx context.Context) error {
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
-		"bootstrap.servers": h.cfg.BootstrapServers(),
-		"client.id":         h.cfg.ClientID + "-live",
+	c, err := kafka.NewConsumer(h.cfg.ConfigMap(kafka.ConfigMap{
+		"client.id": h.cfg.ClientID + "-live",
 		// A group id is required by librdkafka even for manual assignment;
 		// nothing is ever committed under it.
 		"group.id":                 fmt.Sprintf("auction-live-%d", time.Now().UnixNano()),
@@ -64,7 +63,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		"enable.auto.offset.store": false,
 		"fetch.wait.max.ms":        10,
 		"log_level":                4,
-	})
+	}))
 	if err != nil {
 		return fmt.Errorf("live consumer: %w", err)
 	}
