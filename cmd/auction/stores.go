@@ -5,6 +5,7 @@ import (
 
 	"github.com/auctionflow/auction/functions/analytics"
 	"github.com/auctionflow/auction/functions/notify"
+	"github.com/auctionflow/auction/internal/dynamotable"
 	"github.com/auctionflow/auction/services/users"
 )
 
@@ -22,7 +23,7 @@ func openStores(ctx context.Context, cfg config) (stores, error) {
 	if cfg.Store == "memory" {
 		return stores{users: users.NewMemory(), outbox: notify.NewMemory(), analytics: analytics.NewMemory()}, nil
 	}
-	client, err := users.NewDynamoClient(ctx, cfg.DynamoEndpoint, cfg.DynamoRegion)
+	client, err := dynamotable.NewClient(ctx, cfg.DynamoEndpoint, cfg.DynamoRegion)
 	if err != nil {
 		return stores{}, err
 	}

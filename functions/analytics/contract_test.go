@@ -5,6 +5,7 @@ import (
 
 	"github.com/auctionflow/auction/functions/analytics"
 	"github.com/auctionflow/auction/functions/analytics/analyticstest"
+	"github.com/auctionflow/auction/internal/dynamotest"
 )
 
 // TestStoreContract runs the one Store contract against the fake and the real
@@ -17,7 +18,7 @@ func TestStoreContract(t *testing.T) {
 	})
 	t.Run("dynamo", func(t *testing.T) {
 		t.Parallel()
-		client := dynamoClient(t)
+		client := dynamotest.Client(t)
 		analyticstest.RunStoreContract(t, func(t *testing.T) analytics.Store {
 			return analytics.NewDynamo(client, newTable(t, client))
 		})

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/auctionflow/auction/internal/dynamotable"
 )
 
 // DynamoAPI is the part of the DynamoDB client that Dynamo uses, declared by
@@ -27,10 +29,7 @@ type DynamoAPI interface {
 
 // TableAPI is the part of the DynamoDB client that EnsureTable uses; serving
 // never needs it, and a production role may not be allowed it.
-type TableAPI interface {
-	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-}
+type TableAPI = dynamotable.TableAPI
 
 // Dynamo is a Store on one DynamoDB table with a string hash key "pk" and a
 // string range key "sk". The items and the order Apply writes them in are
@@ -120,11 +119,11 @@ func (d *Dynamo) Apply(ctx context.Context, fact Fact) error {
 // without the claim an item redelivered with another category would land in
 // other buckets, whose applied sets do not know it.
 func (d *Dynamo) claim(ctx context.Context, f Fact) error {
-	key := map[string]types.AttributeValue{pkAttr: s(claimPrefix + f.ItemID), skAttr: s(claimSK)}
+	key := map[string]types.AttributeValue{pkAttr: dynamotable.S(claimPrefix + f.ItemID), skAttr: dynamotable.S(claimSK)}
 	item := map[string]types.AttributeValue{
 		pkAttr: key[pkAttr], skAttr: key[skAttr],
-		"category": s(f.Category),
-		"endsAt":   s(keyTime(f.EndsAt)),
+		"category": dynamotable.S(f.Category),
+		"endsAt":   dynamotable.S(keyTime(f.EndsAt)),
 	}
 	_, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                aws.String(d.table),
@@ -135,7 +134,7 @@ func (d *Dynamo) claim(ctx context.Context, f Fact) error {
 	if err == nil {
 		return nil
 	}
-	if !isConditionFailed(err) {
+	if !dynamotable.ConditionFailed(err) {
 		return fmt.Errorf("claim item %s: %w", f.ItemID, err)
 	}
 	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{
@@ -150,8 +149,8 @@ func (d *Dynamo) claim(ctx context.Context, f Fact) error {
 		// Claims are never deleted, so this is someone else's doing.
 		return fmt.Errorf("read claim of item %s: vanished after the put found it", f.ItemID)
 	}
-	category, err1 := str(out.Item, "category")
-	ends, err2 := str(out.Item, "endsAt")
+	category, err1 := dynamotable.Str(out.Item, "category")
+	ends, err2 := dynamotable.Str(out.Item, "endsAt")
 	if err := errors.Join(err1, err2); err != nil {
 		return fmt.Errorf("decode claim of item %s: %w", f.ItemID, err)
 	}
@@ -166,21 +165,21 @@ func (d *Dynamo) claim(ctx context.Context, f Fact) error {
 // is there already.
 func (d *Dynamo) putFact(ctx context.Context, f Fact) error {
 	item := map[string]types.AttributeValue{
-		pkAttr:       s(factPrefix + f.Category),
-		skAttr:       s(keyTime(f.EndsAt) + "#" + f.ItemID),
-		"itemId":     s(f.ItemID),
-		"category":   s(f.Category),
-		"sellerId":   s(f.SellerID),
+		pkAttr:       dynamotable.S(factPrefix + f.Category),
+		skAttr:       dynamotable.S(keyTime(f.EndsAt) + "#" + f.ItemID),
+		"itemId":     dynamotable.S(f.ItemID),
+		"category":   dynamotable.S(f.Category),
+		"sellerId":   dynamotable.S(f.SellerID),
 		"sold":       &types.AttributeValueMemberBOOL{Value: f.Sold},
 		"reserveMet": &types.AttributeValueMemberBOOL{Value: f.ReserveMet},
 		"bidCount":   n(int64(f.BidCount)),
-		"endsAt":     s(keyTime(f.EndsAt)),
-		"closedAt":   s(keyTime(f.ClosedAt)),
+		"endsAt":     dynamotable.S(keyTime(f.EndsAt)),
+		"closedAt":   dynamotable.S(keyTime(f.ClosedAt)),
 	}
 	if f.Sold {
-		item["winnerId"] = s(f.WinnerID)
+		item["winnerId"] = dynamotable.S(f.WinnerID)
 		item["price"] = n(f.Price.Amount)
-		item["currency"] = s(f.Price.Currency)
+		item["currency"] = dynamotable.S(f.Price.Currency)
 	}
 	// DynamoDB has no empty sets: no bidders is no attribute.
 	if len(f.Bidders) > 0 {
@@ -192,7 +191,7 @@ func (d *Dynamo) putFact(ctx context.Context, f Fact) error {
 		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
 		ExpressionAttributeNames: map[string]string{"#pk": pkAttr},
 	})
-	if isConditionFailed(err) {
+	if dynamotable.ConditionFailed(err) {
 		return nil // stored by an earlier delivery
 	}
 	return err
@@ -208,7 +207,7 @@ func (d *Dynamo) count(ctx context.Context, scope string, f Fact) error {
 		"#applied":   attrApplied,
 	}
 	values := map[string]types.AttributeValue{
-		":id":   s(f.ItemID),
+		":id":   dynamotable.S(f.ItemID),
 		":ids":  &types.AttributeValueMemberSS{Value: []string{f.ItemID}},
 		":one":  n(1),
 		":bids": n(int64(f.BidCount)),
@@ -234,7 +233,7 @@ func (d *Dynamo) count(ctx context.Context, scope string, f Fact) error {
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
-	if isConditionFailed(err) {
+	if dynamotable.ConditionFailed(err) {
 		return nil // counted by an earlier delivery
 	}
 	return err
@@ -252,14 +251,14 @@ func (d *Dynamo) raiseMax(ctx context.Context, scope string, f Fact) error {
 		ExpressionAttributeNames:  map[string]string{"#max": maxPrefix + f.Price.Currency},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": n(f.Price.Amount)},
 	})
-	if isConditionFailed(err) {
+	if dynamotable.ConditionFailed(err) {
 		return nil
 	}
 	return err
 }
 
 func bucketKey(scope string, endsAt time.Time) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{pkAttr: s(aggPrefix + scope), skAttr: s(dayKey(endsAt))}
+	return map[string]types.AttributeValue{pkAttr: dynamotable.S(aggPrefix + scope), skAttr: dynamotable.S(dayKey(endsAt))}
 }
 
 // Summary combines the day buckets of the scope in [from, to).
@@ -325,7 +324,7 @@ func addBucket(t *tally, item map[string]types.AttributeValue) error {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		sk, _ := str(item, skAttr)
+		sk, _ := dynamotable.Str(item, skAttr)
 		return fmt.Errorf("decode bucket %s: %w", sk, err)
 	}
 	return nil
@@ -377,7 +376,7 @@ func (d *Dynamo) Bidders(ctx context.Context, category string, from, to time.Tim
 // "", is the one attribute to read.
 func (d *Dynamo) query(ctx context.Context, pk, lo, hi, projection string, each func(map[string]types.AttributeValue) error) error {
 	names := map[string]string{"#pk": pkAttr}
-	values := map[string]types.AttributeValue{":pk": s(pk)}
+	values := map[string]types.AttributeValue{":pk": dynamotable.S(pk)}
 	cond := "#pk = :pk"
 	switch {
 	case lo != "" && hi != "":
@@ -391,10 +390,10 @@ func (d *Dynamo) query(ctx context.Context, pk, lo, hi, projection string, each 
 		names["#sk"] = skAttr
 	}
 	if lo != "" {
-		values[":lo"] = s(lo)
+		values[":lo"] = dynamotable.S(lo)
 	}
 	if hi != "" {
-		values[":hi"] = s(hi)
+		values[":hi"] = dynamotable.S(hi)
 	}
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(d.table),
@@ -425,22 +424,8 @@ func (d *Dynamo) query(ctx context.Context, pk, lo, hi, projection string, each 
 	}
 }
 
-func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-
 func n(v int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
-}
-
-// str reads a string attribute; a missing one is "".
-func str(item map[string]types.AttributeValue, name string) (string, error) {
-	switch v := item[name].(type) {
-	case *types.AttributeValueMemberS:
-		return v.Value, nil
-	case nil:
-		return "", nil
-	default:
-		return "", fmt.Errorf("attribute %s: got %T, want string", name, v)
-	}
 }
 
 // number reads an integer attribute; a missing one is 0.
@@ -459,90 +444,11 @@ func number(item map[string]types.AttributeValue, name string) (int64, error) {
 	}
 }
 
-func isConditionFailed(err error) bool {
-	var ccf *types.ConditionalCheckFailedException
-	return errors.As(err, &ccf)
-}
-
-// tableReadyTimeout bounds EnsureTable when ctx has no earlier deadline.
-const tableReadyTimeout = 2 * time.Minute
-
 // EnsureTable creates table for Dynamo if it does not exist (string hash key
 // "pk", string range key "sk", on-demand capacity) and waits until it is
 // ACTIVE. It describes before it creates, so a role that may only describe
-// tables can still call it against a table made by infrastructure code.
+// tables can still call it against a table made by infrastructure code. A
+// table with other keys is an error.
 func EnsureTable(ctx context.Context, api TableAPI, table string) error {
-	ctx, cancel := context.WithTimeout(ctx, tableReadyTimeout)
-	defer cancel()
-	// Poll quickly at first (dynalite takes milliseconds), then back off
-	// towards a rate that spares DescribeTable quotas on AWS.
-	const firstPoll, maxPoll = 25 * time.Millisecond, time.Second
-	poll := firstPoll
-	ticker := time.NewTicker(poll)
-	defer ticker.Stop()
-	for {
-		out, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-		var missing *types.ResourceNotFoundException
-		switch {
-		case errors.As(err, &missing):
-			if err := createTable(ctx, api, table); err != nil {
-				return err
-			}
-		case err != nil:
-			return fmt.Errorf("describe table %s: %w", table, err)
-		case out.Table.TableStatus == types.TableStatusActive:
-			return checkKeySchema(table, out.Table.KeySchema)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for table %s to be active: %w", table, context.Cause(ctx))
-		case <-ticker.C:
-		}
-		if poll < maxPoll {
-			poll = min(2*poll, maxPoll)
-			ticker.Reset(poll)
-		}
-	}
-}
-
-func createTable(ctx context.Context, api TableAPI, table string) error {
-	_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName: aws.String(table),
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(pkAttr), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String(skAttr), AttributeType: types.ScalarAttributeTypeS},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(pkAttr), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(skAttr), KeyType: types.KeyTypeRange},
-		},
-		BillingMode: types.BillingModePayPerRequest,
-	})
-	// ResourceInUse: created meanwhile (by us a moment ago, or by another
-	// instance), which is what we wanted.
-	var inUse *types.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
-		return fmt.Errorf("create table %s: %w", table, err)
-	}
-	return nil
-}
-
-// checkKeySchema turns a table made for something else into one clear error
-// now, rather than a ValidationException on the first write.
-func checkKeySchema(table string, schema []types.KeySchemaElement) error {
-	want := []types.KeySchemaElement{
-		{AttributeName: aws.String(pkAttr), KeyType: types.KeyTypeHash},
-		{AttributeName: aws.String(skAttr), KeyType: types.KeyTypeRange},
-	}
-	same := slices.EqualFunc(schema, want, func(a, b types.KeySchemaElement) bool {
-		return aws.ToString(a.AttributeName) == aws.ToString(b.AttributeName) && a.KeyType == b.KeyType
-	})
-	if !same {
-		var got []string
-		for _, k := range schema {
-			got = append(got, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
-		}
-		return fmt.Errorf("table %s: key schema %v, want hash key %q and range key %q", table, got, pkAttr, skAttr)
-	}
-	return nil
+	return dynamotable.Ensure(ctx, api, table, dynamotable.Key{Hash: pkAttr, Range: skAttr})
 }

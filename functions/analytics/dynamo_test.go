@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -23,38 +22,10 @@ import (
 // cover what only Dynamo has: the steps of Apply and the crash windows
 // between them, and the table setup.
 
-// dynamoClient returns a client for a DynamoDB endpoint that lives as long as
-// t, signed with the static credentials dynalite accepts.
-func dynamoClient(t *testing.T) *dynamodb.Client {
-	t.Helper()
-	return dynamodb.New(dynamodb.Options{
-		BaseEndpoint: aws.String(dynamotest.Endpoint(t)),
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
-}
-
 // newTable creates an empty table for t and deletes it when t ends.
 func newTable(t *testing.T, client *dynamodb.Client) string {
 	t.Helper()
-	table := dynamotest.Table(t)
-	if err := analytics.EnsureTable(t.Context(), client, table); err != nil {
-		t.Fatal(err)
-	}
-	deleteAtCleanup(t, client, table)
-	return table
-}
-
-// deleteAtCleanup deletes table when t ends, which matters when
-// DYNAMODB_ENDPOINT is a long-lived server.
-func deleteAtCleanup(t *testing.T, client *dynamodb.Client, table string) {
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
-			t.Logf("delete table %s: %v", table, err)
-		}
-	})
+	return dynamotest.NewTable(t, client, analytics.EnsureTable)
 }
 
 var errInjected = errors.New("injected fault")
@@ -107,7 +78,7 @@ func (c *crashingAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInp
 // is visible afterwards is the partial state the package doc describes, and
 // that a redelivery repairs it without counting anything twice.
 func TestDynamoCrashWindows(t *testing.T) {
-	client := dynamoClient(t)
+	client := dynamotest.Client(t)
 	fact := analytics.Fact{
 		ItemID: "i1", Category: "books", SellerID: "s1", Sold: true, WinnerID: "bob",
 		Price: schemas.Money{Amount: 1500, Currency: "EUR"}, ReserveMet: true, BidCount: 3,
@@ -218,7 +189,7 @@ func equalSummary(a, b analytics.Summary) bool {
 
 // TestDynamoErrors: failures of DynamoDB are errors, not empty answers.
 func TestDynamoErrors(t *testing.T) {
-	client := dynamoClient(t)
+	client := dynamotest.Client(t)
 	ctx := t.Context()
 	fact := analytics.Fact{ItemID: "i1", Category: "books", BidCount: 0, EndsAt: time.Date(2025, 3, 14, 10, 0, 0, 0, time.UTC)}
 
@@ -258,7 +229,7 @@ func TestDynamoErrors(t *testing.T) {
 // TestDynamoMatchesMemory applies one random delivery sequence (duplicates,
 // concurrency) to both stores and compares every answer.
 func TestDynamoMatchesMemory(t *testing.T) {
-	client := dynamoClient(t)
+	client := dynamotest.Client(t)
 	facts, deliveries := randomDeliveries(newRand(7), 30)
 	mem := analytics.NewMemory()
 	dyn := analytics.NewDynamo(client, newTable(t, client))
@@ -270,7 +241,7 @@ func TestDynamoMatchesMemory(t *testing.T) {
 }
 
 func TestEnsureTable(t *testing.T) {
-	client := dynamoClient(t)
+	client := dynamotest.Client(t)
 	ctx := t.Context()
 
 	t.Run("idempotent", func(t *testing.T) {
@@ -291,7 +262,7 @@ func TestEnsureTable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deleteAtCleanup(t, client, table)
+		dynamotest.DeleteAtCleanup(t, client, table)
 		if err := analytics.EnsureTable(ctx, client, table); err == nil || !strings.Contains(err.Error(), "key schema") {
 			t.Errorf("EnsureTable on a table keyed by pk only: got %v, want a key schema error", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/auctionflow/auction/internal/dynamotable"
 	"github.com/auctionflow/auction/schemas"
 )
 
@@ -27,10 +28,7 @@ type DynamoAPI interface {
 // TableAPI is the part of the DynamoDB client that EnsureTable uses; serving
 // requests never needs it, and in production the function's role may not be
 // allowed it.
-type TableAPI interface {
-	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-}
+type TableAPI = dynamotable.TableAPI
 
 // Dynamo is an Outbox on one DynamoDB table with a string hash key "pk" and a
 // string range key "sk", holding two items per notification:
@@ -121,7 +119,7 @@ func (d *Dynamo) Reserve(ctx context.Context, n Notification) (Notification, boo
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	})
 	switch {
-	case isConditionFailed(err):
+	case dynamotable.ConditionFailed(err):
 		fresh = false
 		if stored, err = d.record(ctx, n.ID); err != nil {
 			return Notification{}, false, fmt.Errorf("reserve notification %s: %w", n.ID, err)
@@ -136,7 +134,7 @@ func (d *Dynamo) Reserve(ctx context.Context, n Notification) (Notification, boo
 		Item:                encode(stored, inboxKey(stored)),
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	})
-	if err != nil && !isConditionFailed(err) {
+	if err != nil && !dynamotable.ConditionFailed(err) {
 		return Notification{}, false, fmt.Errorf("reserve notification %s: put inbox entry: %w", n.ID, err)
 	}
 	return stored, fresh, nil
@@ -167,7 +165,7 @@ func (d *Dynamo) MarkSent(ctx context.Context, id string, at time.Time) error {
 		Key:                       recordKey(id),
 		UpdateExpression:          aws.String("SET sentAt = if_not_exists(sentAt, :at)"),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":at": s(at.Format(atLayout))},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": dynamotable.S(at.Format(atLayout))},
 	})
 	if err != nil {
 		return fmt.Errorf("mark notification %s sent: update record: %w", id, err)
@@ -190,7 +188,7 @@ func (d *Dynamo) ForUser(ctx context.Context, userID string, limit int) ([]Notif
 		page, err := d.api.Query(ctx, &dynamodb.QueryInput{
 			TableName:                 aws.String(d.table),
 			KeyConditionExpression:    aws.String("pk = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(inboxKeyPrefix + userID)},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": dynamotable.S(inboxKeyPrefix + userID)},
 			ScanIndexForward:          aws.Bool(false),
 			ConsistentRead:            aws.Bool(true),
 			Limit:                     aws.Int32(int32(min(limit-len(out), math.MaxInt32))),
@@ -235,13 +233,13 @@ func (d *Dynamo) record(ctx context.Context, id string) (Notification, error) {
 }
 
 func recordKey(id string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{pkAttr: s(recordKeyPrefix + id), skAttr: s(recordSortKey)}
+	return map[string]types.AttributeValue{pkAttr: dynamotable.S(recordKeyPrefix + id), skAttr: dynamotable.S(recordSortKey)}
 }
 
 func inboxKey(n Notification) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		pkAttr: s(inboxKeyPrefix + n.UserID),
-		skAttr: s(n.At.UTC().Format(atLayout) + "#" + n.ID),
+		pkAttr: dynamotable.S(inboxKeyPrefix + n.UserID),
+		skAttr: dynamotable.S(n.At.UTC().Format(atLayout) + "#" + n.ID),
 	}
 }
 
@@ -249,17 +247,17 @@ func inboxKey(n Notification) map[string]types.AttributeValue {
 // out rather than stored empty.
 func encode(n Notification, key map[string]types.AttributeValue) map[string]types.AttributeValue {
 	item := map[string]types.AttributeValue{
-		"id":     s(n.ID),
-		"userId": s(n.UserID),
-		"at":     s(n.At.UTC().Format(atLayout)),
+		"id":     dynamotable.S(n.ID),
+		"userId": dynamotable.S(n.UserID),
+		"at":     dynamotable.S(n.At.UTC().Format(atLayout)),
 	}
 	for name, v := range map[string]string{"itemId": n.ItemID, "kind": string(n.Kind), "message": n.Message, "email": n.Email} {
 		if v != "" {
-			item[name] = s(v)
+			item[name] = dynamotable.S(v)
 		}
 	}
 	if n.SentAt != nil {
-		item["sentAt"] = s(n.SentAt.UTC().Format(atLayout))
+		item["sentAt"] = dynamotable.S(n.SentAt.UTC().Format(atLayout))
 	}
 	for k, v := range key {
 		item[k] = v
@@ -272,7 +270,7 @@ func decode(item map[string]types.AttributeValue) (Notification, error) {
 		n    Notification
 		errs []error
 		get  = func(name string) string {
-			v, err := str(item, name)
+			v, err := dynamotable.Str(item, name)
 			errs = append(errs, err)
 			return v
 		}
@@ -299,103 +297,11 @@ func decode(item map[string]types.AttributeValue) (Notification, error) {
 	return n, errors.Join(errs...)
 }
 
-// str reads a string attribute; a missing one is the empty string.
-func str(item map[string]types.AttributeValue, name string) (string, error) {
-	switch v := item[name].(type) {
-	case *types.AttributeValueMemberS:
-		return v.Value, nil
-	case nil:
-		return "", nil
-	default:
-		return "", fmt.Errorf("attribute %s: got %T, want string", name, v)
-	}
-}
-
-func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-
-func isConditionFailed(err error) bool {
-	var ccf *types.ConditionalCheckFailedException
-	return errors.As(err, &ccf)
-}
-
-// tableReadyTimeout bounds EnsureTable when ctx has no earlier deadline.
-const tableReadyTimeout = 2 * time.Minute
-
 // EnsureTable creates table for Dynamo if it does not exist (hash key "pk"
 // and range key "sk", both strings, on-demand capacity) and waits until it
 // is ACTIVE. It describes before it creates, so a function whose role may
 // only describe tables can still call it against a table made by
-// infrastructure code.
+// infrastructure code. A table with other keys is an error.
 func EnsureTable(ctx context.Context, api TableAPI, table string) error {
-	ctx, cancel := context.WithTimeout(ctx, tableReadyTimeout)
-	defer cancel()
-	// Poll quickly at first (dynalite and DynamoDB Local take
-	// milliseconds), then back off so as not to eat DescribeTable quota.
-	const firstPoll, maxPoll = 25 * time.Millisecond, time.Second
-	poll := firstPoll
-	ticker := time.NewTicker(poll)
-	defer ticker.Stop()
-	for {
-		out, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-		var missing *types.ResourceNotFoundException
-		switch {
-		case errors.As(err, &missing):
-			if err := createTable(ctx, api, table); err != nil {
-				return err
-			}
-		case err != nil:
-			return fmt.Errorf("describe table %s: %w", table, err)
-		case out.Table.TableStatus == types.TableStatusActive:
-			return checkKeySchema(table, out.Table.KeySchema)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for table %s to be active: %w", table, context.Cause(ctx))
-		case <-ticker.C:
-		}
-		if poll < maxPoll {
-			poll = min(2*poll, maxPoll)
-			ticker.Reset(poll)
-		}
-	}
-}
-
-func createTable(ctx context.Context, api TableAPI, table string) error {
-	_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName: aws.String(table),
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(pkAttr), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String(skAttr), AttributeType: types.ScalarAttributeTypeS},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(pkAttr), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(skAttr), KeyType: types.KeyTypeRange},
-		},
-		BillingMode: types.BillingModePayPerRequest,
-	})
-	// ResourceInUse: created meanwhile, by us (DescribeTable had not caught
-	// up) or by another instance; either way the table is on its way.
-	var inUse *types.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
-		return fmt.Errorf("create table %s: %w", table, err)
-	}
-	return nil
-}
-
-// checkKeySchema turns a table made for something else into one clear error
-// now, rather than a ValidationException on the first write.
-func checkKeySchema(table string, schema []types.KeySchemaElement) error {
-	var hash, rng string
-	for _, k := range schema {
-		switch k.KeyType {
-		case types.KeyTypeHash:
-			hash = aws.ToString(k.AttributeName)
-		case types.KeyTypeRange:
-			rng = aws.ToString(k.AttributeName)
-		}
-	}
-	if len(schema) != 2 || hash != pkAttr || rng != skAttr {
-		return fmt.Errorf("table %s: key schema hash %q range %q, want hash %q range %q", table, hash, rng, pkAttr, skAttr)
-	}
-	return nil
+	return dynamotable.Ensure(ctx, api, table, dynamotable.Key{Hash: pkAttr, Range: skAttr})
 }

@@ -22,6 +22,12 @@ import (
 // transaction, and the crash windows between the writes (see Dynamo's
 // documentation), which need faults injected between them.
 
+// newTable creates an empty outbox table for t and deletes it when t ends.
+func newTable(t *testing.T, client *dynamodb.Client) string {
+	t.Helper()
+	return dynamotest.NewTable(t, client, notify.EnsureTable)
+}
+
 var errInjected = errors.New("injected fault")
 
 // faultyAPI passes calls to a real DynamoDB, except the ones a test breaks,
@@ -50,7 +56,7 @@ func (f *faultyAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput
 
 func newFaulty(t *testing.T) (*faultyAPI, *notify.Dynamo) {
 	t.Helper()
-	client := dynamoClient(t)
+	client := dynamotest.Client(t)
 	api := &faultyAPI{DynamoAPI: client}
 	return api, notify.NewDynamo(api, newTable(t, client))
 }
@@ -151,23 +157,13 @@ func TestDynamoMarkSentWindow(t *testing.T) {
 // TestEnsureTable: idempotent, and a table with other keys is refused with
 // a clear error rather than failing on the first write.
 func TestEnsureTable(t *testing.T) {
-	client := dynamoClient(t)
+	client := dynamotest.Client(t)
 	table := newTable(t, client)
 	if err := notify.EnsureTable(t.Context(), client, table); err != nil {
 		t.Errorf("EnsureTable on an existing table: %v", err)
 	}
 
-	other := dynamotest.Table(t)
-	if err := users.EnsureTable(t.Context(), client, other); err != nil { // hash key only
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &other}); err != nil {
-			t.Logf("delete table %s: %v", other, err)
-		}
-	})
+	other := dynamotest.NewTable(t, client, users.EnsureTable) // hash key only
 	err := notify.EnsureTable(t.Context(), client, other)
 	if err == nil || !strings.Contains(err.Error(), "key schema") {
 		t.Errorf("EnsureTable on a users table: got %v, want a key schema error", err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/notify/notifytest"
+	"github.com/auctionflow/auction/internal/dynamotest"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/users"
 )
@@ -93,7 +94,7 @@ func outboxes() []struct {
 	}{
 		{"memory", func(*testing.T) notify.Outbox { return notify.NewMemory() }},
 		{"dynamo", func(t *testing.T) notify.Outbox {
-			client := dynamoClient(t)
+			client := dynamotest.Client(t)
 			return notify.NewDynamo(client, newTable(t, client))
 		}},
 	}

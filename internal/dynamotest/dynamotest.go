@@ -1,7 +1,9 @@
 // Package dynamotest gives tests a DynamoDB endpoint: the one named by
 // DYNAMODB_ENDPOINT, or else a dynalite server it starts for the test and
-// stops when the test ends. It is how the same contract suites run against the
-// in-memory fakes and the DynamoDB adapters (see services/users/userstest).
+// stops when the test ends; and, on it, a client (Client) and tables named
+// for the test that go when it ends (NewTable). It is how the same contract
+// suites run against the in-memory fakes and the DynamoDB adapters (see
+// services/users/userstest).
 //
 // dynalite is pinned in infra/dynalite; install it with
 //

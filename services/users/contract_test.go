@@ -3,6 +3,7 @@ package users_test
 import (
 	"testing"
 
+	"github.com/auctionflow/auction/internal/dynamotest"
 	"github.com/auctionflow/auction/services/users"
 	"github.com/auctionflow/auction/services/users/userstest"
 )
@@ -17,7 +18,7 @@ func TestDirectoryContract(t *testing.T) {
 	})
 	t.Run("dynamo", func(t *testing.T) {
 		t.Parallel()
-		client := dynamoClient(t)
+		client := dynamotest.Client(t)
 		userstest.RunDirectoryContract(t, func(t *testing.T) users.Directory {
 			return users.NewDynamo(client, newTable(t, client))
 		})

@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/auctionflow/auction/internal/dynamotable"
 )
 
 // DynamoAPI is the part of the DynamoDB client that Dynamo uses. It is
@@ -26,10 +26,7 @@ type DynamoAPI interface {
 // TableAPI is the part of the DynamoDB client that EnsureTable uses. It is
 // separate from DynamoAPI because serving requests never needs table
 // administration, and in production the service's role may not be allowed it.
-type TableAPI interface {
-	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-}
+type TableAPI = dynamotable.TableAPI
 
 // Dynamo is a Directory on one DynamoDB table with a string hash key "pk"
 // and two kinds of item:
@@ -103,12 +100,12 @@ func (d *Dynamo) Create(ctx context.Context, u User) error {
 		// The claim was already ours before this call (a retry), so
 		// deleting it would not restore anything; and if the user row
 		// exists, the user was created earlier with this email.
-		if isConditionFailed(err) {
+		if dynamotable.ConditionFailed(err) {
 			return fmt.Errorf("create user %s: %w", u.ID, ErrDuplicateEmail)
 		}
 		return fmt.Errorf("put user %s: %w", u.ID, err)
 	}
-	if isConditionFailed(err) {
+	if dynamotable.ConditionFailed(err) {
 		// The email was free but the id is not: a different user already
 		// has it. Directory has no sentinel for that, and it is not an
 		// email conflict, so say what happened.
@@ -129,14 +126,14 @@ func (d *Dynamo) claimEmail(ctx context.Context, email, id string) (fresh bool, 
 	out, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(d.table),
 		Item: map[string]types.AttributeValue{
-			keyAttr:  s(emailKeyPrefix + email),
-			"userId": s(id),
+			keyAttr:  dynamotable.S(emailKeyPrefix + email),
+			"userId": dynamotable.S(id),
 		},
 		ConditionExpression:       aws.String("attribute_not_exists(pk) OR userId = :id"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":id": s(id)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": dynamotable.S(id)},
 		ReturnValues:              types.ReturnValueAllOld,
 	})
-	if isConditionFailed(err) {
+	if dynamotable.ConditionFailed(err) {
 		return false, ErrDuplicateEmail
 	}
 	if err != nil {
@@ -160,11 +157,11 @@ func (d *Dynamo) releaseEmail(ctx context.Context, email, id string) error {
 	defer cancel()
 	_, err := d.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 aws.String(d.table),
-		Key:                       map[string]types.AttributeValue{keyAttr: s(emailKeyPrefix + email)},
+		Key:                       map[string]types.AttributeValue{keyAttr: dynamotable.S(emailKeyPrefix + email)},
 		ConditionExpression:       aws.String("userId = :id"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":id": s(id)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": dynamotable.S(id)},
 	})
-	if isConditionFailed(err) {
+	if dynamotable.ConditionFailed(err) {
 		return nil // gone already, or not ours: nothing of ours to release
 	}
 	return err
@@ -185,7 +182,7 @@ func (d *Dynamo) ByEmail(ctx context.Context, email string) (User, error) {
 	email = NormalizeEmail(email)
 	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(d.table),
-		Key:            map[string]types.AttributeValue{keyAttr: s(emailKeyPrefix + email)},
+		Key:            map[string]types.AttributeValue{keyAttr: dynamotable.S(emailKeyPrefix + email)},
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -194,7 +191,7 @@ func (d *Dynamo) ByEmail(ctx context.Context, email string) (User, error) {
 	if out.Item == nil {
 		return User{}, fmt.Errorf("user by email: %w", ErrNotFound)
 	}
-	id, err := str(out.Item, "userId")
+	id, err := dynamotable.Str(out.Item, "userId")
 	if err != nil {
 		return User{}, fmt.Errorf("user by email: decode claim: %w", err)
 	}
@@ -215,7 +212,7 @@ func (d *Dynamo) ByEmail(ctx context.Context, email string) (User, error) {
 func (d *Dynamo) load(ctx context.Context, id string) (User, error) {
 	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(d.table),
-		Key:            map[string]types.AttributeValue{keyAttr: s(userKeyPrefix + id)},
+		Key:            map[string]types.AttributeValue{keyAttr: dynamotable.S(userKeyPrefix + id)},
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -235,17 +232,17 @@ func (d *Dynamo) load(ctx context.Context, id string) (User, error) {
 // as text, reads well in the console, and loses nothing but the zone.
 func encodeUser(u User) map[string]types.AttributeValue {
 	item := map[string]types.AttributeValue{
-		keyAttr: s(userKeyPrefix + u.ID),
-		"id":    s(u.ID),
-		"name":  s(u.Name),
-		"email": s(u.Email),
+		keyAttr: dynamotable.S(userKeyPrefix + u.ID),
+		"id":    dynamotable.S(u.ID),
+		"name":  dynamotable.S(u.Name),
+		"email": dynamotable.S(u.Email),
 		"address": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
-			"line1":    s(u.Address.Line1),
-			"city":     s(u.Address.City),
-			"postcode": s(u.Address.Postcode),
-			"country":  s(u.Address.Country),
+			"line1":    dynamotable.S(u.Address.Line1),
+			"city":     dynamotable.S(u.Address.City),
+			"postcode": dynamotable.S(u.Address.Postcode),
+			"country":  dynamotable.S(u.Address.Country),
 		}},
-		"createdAt": s(u.CreatedAt.UTC().Format(time.RFC3339Nano)),
+		"createdAt": dynamotable.S(u.CreatedAt.UTC().Format(time.RFC3339Nano)),
 	}
 	// The SDK sends a nil []byte as an attribute with no type, which
 	// DynamoDB rejects; no hash is stored as no attribute.
@@ -260,7 +257,7 @@ func decodeUser(item map[string]types.AttributeValue) (User, error) {
 		u    User
 		errs []error
 		get  = func(m map[string]types.AttributeValue, name string) string {
-			v, err := str(m, name)
+			v, err := dynamotable.Str(m, name)
 			errs = append(errs, err)
 			return v
 		}
@@ -295,131 +292,11 @@ func decodeUser(item map[string]types.AttributeValue) (User, error) {
 	return u, errors.Join(errs...)
 }
 
-// str reads a string attribute; a missing one is the empty string.
-func str(item map[string]types.AttributeValue, name string) (string, error) {
-	switch v := item[name].(type) {
-	case *types.AttributeValueMemberS:
-		return v.Value, nil
-	case nil:
-		return "", nil
-	default:
-		return "", fmt.Errorf("attribute %s: got %T, want string", name, v)
-	}
-}
-
-func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-
-func isConditionFailed(err error) bool {
-	var ccf *types.ConditionalCheckFailedException
-	return errors.As(err, &ccf)
-}
-
-// tableReadyTimeout bounds EnsureTable when ctx has no earlier deadline.
-// DynamoDB usually activates a new on-demand table within seconds.
-const tableReadyTimeout = 2 * time.Minute
-
 // EnsureTable creates table for Dynamo if it does not exist (hash key "pk" of
 // type string, on-demand capacity) and waits until it is ACTIVE. It describes
 // before it creates, so a service whose role may only describe tables can
-// still call it against a table made by infrastructure code.
+// still call it against a table made by infrastructure code. A table with
+// another key schema is an error.
 func EnsureTable(ctx context.Context, api TableAPI, table string) error {
-	ctx, cancel := context.WithTimeout(ctx, tableReadyTimeout)
-	defer cancel()
-	// Poll quickly at first (dynalite and DynamoDB Local take milliseconds),
-	// then back off towards a rate that does not eat into DescribeTable
-	// quotas while a real table is created.
-	const firstPoll, maxPoll = 25 * time.Millisecond, time.Second
-	poll := firstPoll
-	ticker := time.NewTicker(poll)
-	defer ticker.Stop()
-	for {
-		out, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-		var missing *types.ResourceNotFoundException
-		switch {
-		case errors.As(err, &missing):
-			// Also right after our own CreateTable, until DescribeTable
-			// catches up; then CreateTable fails with ResourceInUse, which
-			// means the same as success.
-			if err := createTable(ctx, api, table); err != nil {
-				return err
-			}
-		case err != nil:
-			return fmt.Errorf("describe table %s: %w", table, err)
-		case out.Table.TableStatus == types.TableStatusActive:
-			return checkKeySchema(table, out.Table.KeySchema)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for table %s to be active: %w", table, context.Cause(ctx))
-		case <-ticker.C:
-		}
-		if poll < maxPoll {
-			poll = min(2*poll, maxPoll)
-			ticker.Reset(poll)
-		}
-	}
-}
-
-func createTable(ctx context.Context, api TableAPI, table string) error {
-	_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName: aws.String(table),
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(keyAttr), AttributeType: types.ScalarAttributeTypeS},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(keyAttr), KeyType: types.KeyTypeHash},
-		},
-		BillingMode: types.BillingModePayPerRequest,
-	})
-	var inUse *types.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
-		return fmt.Errorf("create table %s: %w", table, err)
-	}
-	return nil
-}
-
-// checkKeySchema turns a table made for something else into one clear error
-// now, rather than a ValidationException on the first write.
-func checkKeySchema(table string, schema []types.KeySchemaElement) error {
-	if len(schema) != 1 || aws.ToString(schema[0].AttributeName) != keyAttr || schema[0].KeyType != types.KeyTypeHash {
-		return fmt.Errorf("table %s: key schema %v, want only hash key %q", table, schemaString(schema), keyAttr)
-	}
-	return nil
-}
-
-func schemaString(schema []types.KeySchemaElement) []string {
-	var out []string
-	for _, k := range schema {
-		out = append(out, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
-	}
-	return out
-}
-
-// NewDynamoClient returns a DynamoDB client. With an endpoint (dynalite,
-// DynamoDB Local) it signs with the static credentials "local"/"local", which
-// those servers accept, so no AWS profile is needed on a laptop or in CI.
-// Without one it uses the default AWS chain (environment, shared config,
-// SSO, instance or task role). region overrides the configured region; with
-// an endpoint and no region anywhere, "us-east-1" is used, since requests
-// must be signed for some region.
-func NewDynamoClient(ctx context.Context, endpoint, region string) (*dynamodb.Client, error) {
-	var opts []func(*config.LoadOptions) error
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	if endpoint != "" {
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("load aws config: %w", err)
-	}
-	if endpoint != "" && cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	}), nil
+	return dynamotable.Ensure(ctx, api, table, dynamotable.Key{Hash: keyAttr})
 }

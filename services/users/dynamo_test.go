@@ -19,37 +19,10 @@ import (
 // tests cover what only Dynamo has: the two-step Create and its failure
 // paths, which need faults injected between the steps, and the table setup.
 
-// dynamoClient returns a client for a DynamoDB endpoint that lives as long as t.
-func dynamoClient(t *testing.T) *dynamodb.Client {
-	t.Helper()
-	client, err := users.NewDynamoClient(t.Context(), dynamotest.Endpoint(t), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return client
-}
-
 // newTable creates an empty table for t and deletes it when t ends.
 func newTable(t *testing.T, client *dynamodb.Client) string {
 	t.Helper()
-	table := dynamotest.Table(t)
-	if err := users.EnsureTable(t.Context(), client, table); err != nil {
-		t.Fatal(err)
-	}
-	deleteAtCleanup(t, client, table)
-	return table
-}
-
-// deleteAtCleanup deletes table when t ends, which matters when
-// DYNAMODB_ENDPOINT is a long-lived server.
-func deleteAtCleanup(t *testing.T, client *dynamodb.Client, table string) {
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
-			t.Logf("delete table %s: %v", table, err)
-		}
-	})
+	return dynamotest.NewTable(t, client, users.EnsureTable)
 }
 
 // faultyAPI passes calls to a real DynamoDB, except the ones a test breaks.
@@ -95,7 +68,7 @@ func testUser(id, email string) users.User {
 // likeliest failure in practice: the caller's context ends between the two
 // writes, and the release must still happen.
 func TestDynamoCreateReleasesClaim(t *testing.T) {
-	client := dynamoClient(t)
+	client := dynamotest.Client(t)
 	tests := []struct {
 		name string
 		// fault runs just before the user write; cancel ends the
@@ -144,7 +117,7 @@ func TestDynamoCreateReleasesClaim(t *testing.T) {
 // resolve, must not be given to anyone else, and a retry of the same Create
 // must complete the registration.
 func TestDynamoOrphanedClaim(t *testing.T) {
-	client := dynamoClient(t)
+	client := dynamotest.Client(t)
 	table := newTable(t, client)
 	ctx := t.Context()
 	crashed := users.NewDynamo(&faultyAPI{
@@ -195,7 +168,7 @@ func TestDynamoOrphanedClaim(t *testing.T) {
 // TestDynamoIDInUse: an id collision is not an email conflict, and the new
 // email it tried to claim is released.
 func TestDynamoIDInUse(t *testing.T) {
-	client := dynamoClient(t)
+	client := dynamotest.Client(t)
 	dir := users.NewDynamo(client, newTable(t, client))
 	ctx := t.Context()
 	if err := dir.Create(ctx, testUser("u1", "ivan@example.com")); err != nil {
@@ -220,7 +193,7 @@ func TestDynamoIDInUse(t *testing.T) {
 // TestDynamoCorruptItem: an item that does not decode is an error, not a
 // missing user.
 func TestDynamoCorruptItem(t *testing.T) {
-	client := dynamoClient(t)
+	client := dynamotest.Client(t)
 	table := newTable(t, client)
 	_, err := client.PutItem(t.Context(), &dynamodb.PutItemInput{
 		TableName: aws.String(table),
@@ -240,7 +213,7 @@ func TestDynamoCorruptItem(t *testing.T) {
 }
 
 func TestEnsureTable(t *testing.T) {
-	client := dynamoClient(t)
+	client := dynamotest.Client(t)
 	ctx := t.Context()
 
 	t.Run("idempotent", func(t *testing.T) {
@@ -268,7 +241,7 @@ func TestEnsureTable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deleteAtCleanup(t, client, table)
+		dynamotest.DeleteAtCleanup(t, client, table)
 		if err := users.EnsureTable(ctx, client, table); err == nil || !strings.Contains(err.Error(), "key schema") {
 			t.Errorf("EnsureTable on a table keyed by id: got %v, want a key schema error", err)
 		}
@@ -282,33 +255,4 @@ func TestEnsureTable(t *testing.T) {
 			t.Errorf("EnsureTable after the deadline: got %v, want %v", err, context.DeadlineExceeded)
 		}
 	})
-}
-
-// TestNewDynamoClientLocal: with an endpoint, the client needs no AWS
-// configuration at all.
-func TestNewDynamoClientLocal(t *testing.T) {
-	for _, env := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
-		t.Setenv(env, "")
-	}
-	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
-
-	client, err := users.NewDynamoClient(t.Context(), "http://127.0.0.1:1", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := client.Options()
-	if got, want := aws.ToString(o.BaseEndpoint), "http://127.0.0.1:1"; got != want {
-		t.Errorf("BaseEndpoint: got %q, want %q", got, want)
-	}
-	if got, want := o.Region, "us-east-1"; got != want {
-		t.Errorf("Region: got %q, want %q", got, want)
-	}
-	creds, err := o.Credentials.Retrieve(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if creds.AccessKeyID != "local" || creds.SecretAccessKey != "local" {
-		t.Errorf("credentials: got %q/%q, want local/local", creds.AccessKeyID, creds.SecretAccessKey)
-	}
 }
