@@ -1,7 +1,7 @@
 # One-liners; the README explains each. CI runs `make ci`.
 GO ?= go
 
-.PHONY: run test test-integration lint bench ci
+.PHONY: run test test-integration lint bench ci up-local
 
 run: ## the whole platform in one process, embedded broker, demo users
 	$(GO) run ./cmd/auction run
@@ -24,6 +24,9 @@ test-integration: ## every test again, Kafka-touching ones on a real Kafka 4.x b
 	@# broker is stopped however the tests end, and their exit status is kept.
 	trap '$(KAFKA_SH) stop' EXIT; trap 'exit 130' INT TERM; \
 	KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -race -count=1 -p 1 ./...
+
+up-local: ## the compose topology as plain processes (Kafka from infra/kafka, dynalite, six components); Ctrl-C stops it
+	bash infra/local/up.sh
 
 lint: ## formatting and vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt would change:"; echo "$$out"; exit 1; }

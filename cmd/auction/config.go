@@ -1,17 +1,16 @@
 package main
 
 import (
-	"os"
-
-	"github.com/auctionflow/auction/functions/closer"
-	"github.com/auctionflow/auction/internal/kafkaio"
-
 	"flag"
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/auctionflow/auction/functions/closer"
+	"github.com/auctionflow/auction/internal/kafkaio"
 )
 
 // config is everything `auction run` can be told, by flag or by the AUCTION_*

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -37,7 +38,16 @@ func seedDemoUsers(ctx context.Context, dir users.Directory, tokens *auth.Tokens
 	for _, u := range people {
 		u.PasswordHash = hash
 		u.CreatedAt = time.Now().UTC()
-		if err := dir.Create(ctx, u); err != nil {
+		switch err := dir.Create(ctx, u); {
+		case errors.Is(err, users.ErrDuplicateEmail):
+			// Seeded by an earlier start or another replica on a shared
+			// store: use the account as it is.
+			existing, err := dir.ByEmail(ctx, u.Email)
+			if err != nil {
+				return nil, fmt.Errorf("seed demo user %s: %w", u.Email, err)
+			}
+			u = existing
+		case err != nil:
 			return nil, fmt.Errorf("seed demo user %s: %w", u.Email, err)
 		}
 		tok, err := tokens.Issue(u.ID, 24*time.Hour)

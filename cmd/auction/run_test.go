@@ -1,24 +1,25 @@
 package main
 
 import (
-	"net"
-	"strconv"
-
-	"github.com/auctionflow/auction/internal/kafkaio/kafkatest"
-	"github.com/auctionflow/auction/schemas"
-
 	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/auctionflow/auction/internal/kafkaio/kafkatest"
+	"github.com/auctionflow/auction/schemas"
+	"github.com/auctionflow/auction/services/auth"
+	"github.com/auctionflow/auction/services/users"
 )
 
 // syncBuffer is a bytes.Buffer safe for the platform to write while the
@@ -328,5 +329,28 @@ func TestAdminEndpoints(t *testing.T) {
 	}
 	if err := healthcheck(context.Background(), "http://"+admin+"/nothing"); err == nil {
 		t.Fatal("healthcheck of a 404: got nil, want an error")
+	}
+}
+
+// TestDemoUsersSeedTwice: a second start against the same store (a restart
+// on DynamoDB, a second replica) keeps the demo accounts instead of failing.
+func TestDemoUsersSeedTwice(t *testing.T) {
+	dir := users.NewMemory()
+	tokens, err := auth.NewTokens(auth.Config{Key: auth.GenerateKey(), Issuer: "i", Audience: "a"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := seedDemoUsers(context.Background(), dir, tokens)
+	if err != nil {
+		t.Fatalf("first seed: %v", err)
+	}
+	second, err := seedDemoUsers(context.Background(), dir, tokens)
+	if err != nil {
+		t.Fatalf("second seed: got %v, want nil", err)
+	}
+	for i := range first {
+		if second[i].ID != first[i].ID || second[i].Token == "" {
+			t.Fatalf("second seed user %d: got %s, want %s with a token", i, second[i].ID, first[i].ID)
+		}
 	}
 }
