@@ -55,6 +55,9 @@ func newView(cfg kafkaio.Config, log *slog.Logger, table goka.Table, codec goka.
 		goka.WithViewTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, cfg.GokaTopicManager())),
 		goka.WithViewLogger(kafkaio.GokaLogger(log.With("goka", "view", "table", string(table)))),
 		goka.WithViewClientID(cfg.ClientID),
+		// A view serves reads: when the broker goes away it keeps answering
+		// from its copy and reconnects, rather than taking the gateway down.
+		goka.WithViewAutoReconnect(),
 	}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("new view of %s: %w", table, err)
