@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/internal/metrics"
 )
 
 // initialise creates what the platform needs before it runs: the catalog's
@@ -112,10 +113,11 @@ func (r *readiness) notReady() []string {
 	return out
 }
 
-// adminHandler serves /healthz (the process runs) and /readyz (every
-// component in it has joined its group and caught up), for orchestrators.
-func adminHandler(r *readiness) http.Handler {
+// adminHandler serves /healthz (the process runs), /readyz (every
+// component in it has joined its group and caught up) and /metrics.
+func adminHandler(r *readiness, m *metrics.Metrics) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))

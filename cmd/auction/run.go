@@ -25,6 +25,7 @@ import (
 	"github.com/auctionflow/auction/functions/placeitem"
 	"github.com/auctionflow/auction/internal/embedbroker"
 	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/internal/metrics"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/services/gateway"
 	"github.com/auctionflow/auction/services/live"
@@ -113,9 +114,10 @@ func run(ctx context.Context, args []string, env runEnv) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	var ready readiness
+	m := metrics.New()
 	if targets[targetProcessor] {
 		p, err := auction.New(auction.Config{
-			Kafka: kcfg, Flush: cfg.GokaFlush, Storage: processorStorage(cfg, scratch), Log: log,
+			Kafka: kcfg, Flush: cfg.GokaFlush, Storage: processorStorage(cfg, scratch), Log: log, Metrics: m,
 		})
 		if err != nil {
 			return err
@@ -144,12 +146,12 @@ func run(ctx context.Context, args []string, env runEnv) error {
 		}
 	}
 	if targets[targetGateway] {
-		if err := startGateway(ctx, g, cfg, kcfg, log, env, scratch, st); err != nil {
+		if err := startGateway(ctx, g, cfg, kcfg, log, env, scratch, st, m); err != nil {
 			return err
 		}
 	}
 	if cfg.AdminAddr != "" {
-		if err := serve(ctx, g, cfg.AdminAddr, adminHandler(&ready), log.With("server", "admin")); err != nil {
+		if err := serve(ctx, g, cfg.AdminAddr, adminHandler(&ready, m), log.With("server", "admin")); err != nil {
 			return err
 		}
 	}
@@ -173,7 +175,7 @@ func processorStorage(cfg config, scratch string) storage.Builder {
 	return storage.DefaultBuilder(filepath.Join(cfg.StateDir, "goka"))
 }
 
-func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, env runEnv, scratch string, st stores) error {
+func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, env runEnv, scratch string, st stores, m *metrics.Metrics) error {
 	key := []byte(cfg.JWTKey)
 	if cfg.JWTKey == "" {
 		key = auth.GenerateKey()
@@ -212,16 +214,16 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 	g.Go(func() error { return hub.Run(ctx) })
 
 	placeItem := faas.New(placeitem.Init(placeitem.Deps{Users: profiles, Publisher: producer}),
-		faas.Options{Name: "placeitem", Timeout: cfg.DeliveryTimeout + time.Second})
+		faas.Options{Name: "placeitem", Timeout: cfg.DeliveryTimeout + time.Second, Observe: m})
 	bidDeps := placebid.Deps{Users: profiles, Items: itemsOf(view), Publisher: producer}
 	placeBid := faas.New(placebid.Init(bidDeps),
-		faas.Options{Name: "placebid", Timeout: cfg.DeliveryTimeout + time.Second})
+		faas.Options{Name: "placebid", Timeout: cfg.DeliveryTimeout + time.Second, Observe: m})
 	placeBids := faas.New(placebid.InitBatch(bidDeps),
-		faas.Options{Name: "placebid-batch", Concurrency: 8, Timeout: cfg.DeliveryTimeout + time.Second})
+		faas.Options{Name: "placebid-batch", Concurrency: 8, Timeout: cfg.DeliveryTimeout + time.Second, Observe: m})
 	gw := gateway.New(gateway.Deps{
 		Tokens: tokens, Users: dir, PlaceItem: placeItem, PlaceBid: placeBid, PlaceBids: placeBids,
 		Inbox: st.outbox, Analytics: st.analytics,
-		Auctions: view, Bids: bids, Live: hub, Log: log, RateLimit: gateway.RateLimit{Rate: cfg.RateLimit, Burst: cfg.RateBurst},
+		Auctions: view, Bids: bids, Live: hub, Metrics: m, Log: log, RateLimit: gateway.RateLimit{Rate: cfg.RateLimit, Burst: cfg.RateBurst},
 		Ready: []gateway.Check{
 			{Name: "kafka", Check: producer.Ping},
 			{Name: "users", Check: func(ctx context.Context) error {
@@ -253,7 +255,12 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 		producer.Close()
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	srv := &http.Server{Handler: gw.Routes(), ReadHeaderTimeout: 5 * time.Second}
+	// /metrics sits beside the API, not in it: it is for Prometheus, not
+	// for API clients, and stays out of the OpenAPI document.
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.Handle("/", gw.Routes())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	g.Go(func() error { return srv.Serve(ln) })
 	g.Go(func() error {
 		<-ctx.Done()

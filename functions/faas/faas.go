@@ -26,9 +26,18 @@ type Init[In, Out any] func(ctx context.Context) (Func[In, Out], error)
 // ErrOverloaded means every concurrent slot stayed busy until the caller gave up.
 var ErrOverloaded = errors.New("function overloaded")
 
+// Observer is told about every invocation and the cold start (a
+// *metrics.Metrics); nil observes nothing.
+type Observer interface {
+	Invocation(function string, d time.Duration, err error)
+	ColdStart(function string, d time.Duration)
+}
+
 // Options bound an instance.
 type Options struct {
 	Name string
+	// Observe, if set, measures the instance.
+	Observe Observer
 	// Concurrency is the most invocations running at once (default 64).
 	Concurrency int
 	// Timeout is each invocation's deadline (default 10 s).
@@ -78,6 +87,9 @@ func (f *Function[In, Out]) Invoke(ctx context.Context, in In) (Out, error) {
 		// not leave the instance broken for everyone after it.
 		f.handler, f.initErr = f.init(context.WithoutCancel(ctx))
 		f.coldStart.Store(int64(time.Since(start)))
+		if f.opts.Observe != nil {
+			f.opts.Observe.ColdStart(f.opts.Name, time.Since(start))
+		}
 	})
 	if f.initErr != nil {
 		return zero, fmt.Errorf("%s: init: %w", f.opts.Name, f.initErr)
@@ -90,5 +102,10 @@ func (f *Function[In, Out]) Invoke(ctx context.Context, in In) (Out, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
-	return f.handler(ctx, in)
+	start := time.Now()
+	out, err := f.handler(ctx, in)
+	if f.opts.Observe != nil {
+		f.opts.Observe.Invocation(f.opts.Name, time.Since(start), err)
+	}
+	return out, err
 }

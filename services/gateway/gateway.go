@@ -16,6 +16,7 @@ import (
 
 	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/functions/placeitem"
+	"github.com/auctionflow/auction/internal/metrics"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/services/users"
@@ -60,7 +61,9 @@ type Deps struct {
 	Live      Live
 	Ready     []Check
 	RateLimit RateLimit
-	Log       *slog.Logger
+	// Metrics, if set, records every request under its route pattern.
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 }
 
 // Gateway serves the API.
@@ -85,7 +88,7 @@ func New(d Deps) *Gateway {
 // Routes is the API as a readable tree.
 func (g *Gateway) Routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP, middleware.Recoverer)
+	r.Use(middleware.RequestID, middleware.RealIP, g.Metrics.HTTP, middleware.Recoverer)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "not-found", "no such resource")
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/lovoo/goka/storage"
 
 	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/internal/metrics"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/schemas/cekafka"
 )
@@ -35,6 +36,8 @@ type Config struct {
 	Log     *slog.Logger
 	// Now is the processor's clock; tests pass a fixed one.
 	Now func() time.Time
+	// Metrics, if set, counts decisions and dead letters.
+	Metrics *metrics.Metrics
 }
 
 // Graph is the processor's goka group graph. Inputs are read as raw bytes:
@@ -126,6 +129,12 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	now := p.cfg.Now()
 	next, outs := Decide(s, in, now)
 	for _, o := range outs {
+		switch d := o.Data.(type) {
+		case schemas.BidAccepted:
+			p.cfg.Metrics.Decision(true, "")
+		case schemas.BidRejected:
+			p.cfg.Metrics.Decision(false, string(d.Reason))
+		}
 		if err := p.emit(ctx, in.EventID, o); err != nil {
 			// An output we built ourselves failed to encode: a bug, not bad input.
 			ctx.Fail(err)
@@ -213,6 +222,7 @@ func (p *Processor) emit(ctx goka.Context, cause string, o Output) error {
 func (p *Processor) deadLetter(ctx goka.Context, m cekafka.Message, cause error) {
 	p.cfg.Log.Warn("dead-lettering record", "topic", ctx.Topic(), "partition", ctx.Partition(),
 		"offset", ctx.Offset(), "err", cause)
+	p.cfg.Metrics.DeadLetter(string(Group))
 	rec := kafkaio.DeadLetter(m, schemas.DeadLetter{
 		Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(),
 		Error: cause.Error(), Attempts: 1, Consumer: string(Group), At: p.cfg.Now(),
