@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/auctionflow/auction/schemas/cekafka"
 )
 
 // CloudEvents extension attributes the platform sets on every event.
 const (
 	// ExtPartitionKey is the Kafka binding's key mapping: the record key.
-	ExtPartitionKey = "partitionkey"
+	ExtPartitionKey = cekafka.ExtPartitionKey
 	// ExtCorrelationID ties every event of one auction together (the item id).
 	ExtCorrelationID = "correlationid"
 	// ExtCausationID is the id of the event that caused this one.
