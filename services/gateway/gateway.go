@@ -63,7 +63,10 @@ type Deps struct {
 	RateLimit RateLimit
 	// Metrics, if set, records every request under its route pattern.
 	Metrics *metrics.Metrics
-	Log     *slog.Logger
+	// Web, if set, serves the browser page at / (everything outside /v1,
+	// /healthz, /readyz and /metrics).
+	Web http.Handler
+	Log *slog.Logger
 }
 
 // Gateway serves the API.
@@ -96,6 +99,10 @@ func (g *Gateway) Routes() http.Handler {
 		writeProblem(w, r, http.StatusMethodNotAllowed, "method-not-allowed", r.Method+" is not allowed here")
 	})
 
+	if g.Web != nil {
+		r.Handle("/", g.Web)
+		r.Handle("/*", g.Web)
+	}
 	r.Get("/healthz", g.healthz)
 	r.Get("/readyz", g.readyz)
 	r.Route("/v1", func(r chi.Router) {
