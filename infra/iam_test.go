@@ -27,6 +27,7 @@ const (
 	usersTable         = "AUCTION_USERS_TABLE"
 	notificationsTable = "AUCTION_NOTIFICATIONS_TABLE"
 	analyticsTable     = "AUCTION_ANALYTICS_TABLE"
+	lineageTable       = "AUCTION_LINEAGE_TABLE"
 )
 
 // adapters is the file declaring each table's DynamoAPI (serving) and
@@ -35,10 +36,11 @@ var adapters = map[string]string{
 	usersTable:         "services/users/dynamo.go",
 	notificationsTable: "functions/notify/dynamo.go",
 	analyticsTable:     "functions/analytics/dynamo.go",
+	lineageTable:       "functions/lineage/dynamo.go",
 }
 
 // ensureTable is what every process calls at start: cmd/auction/stores.go
-// (openStores) runs EnsureTable on all three tables whatever the targets,
+// (openStores) runs EnsureTable on all four tables whatever the targets,
 // and EnsureTable describes first, creating only a missing table. So every
 // component needs DescribeTable on every table, and CreateTable only where
 // tables are not made beforehand (init.json, or infrastructure code).
@@ -57,6 +59,8 @@ var policies = map[string]map[string][]string{
 		notificationsTable: append([]string{"dynamodb:Query"}, ensureTable...),
 		// GET /v1/analytics…: analytics.Dynamo.Summary and Bidders = Query.
 		analyticsTable: append([]string{"dynamodb:Query"}, ensureTable...),
+		// GET /v1/items/{id}/lineage: lineage.Dynamo.Chain = Query.
+		lineageTable: append([]string{"dynamodb:Query"}, ensureTable...),
 	},
 	"notify.json": {
 		// notify.Dynamo: Reserve = PutItem (record, inbox entry) and GetItem
@@ -67,6 +71,7 @@ var policies = map[string]map[string][]string{
 		// The recipient's name and email: users.Dynamo.Get = GetItem.
 		usersTable:     append([]string{"dynamodb:GetItem"}, ensureTable...),
 		analyticsTable: ensureTable,
+		lineageTable:   ensureTable,
 	},
 	"analytics.json": {
 		// analytics.Dynamo.Apply: claim = PutItem (conditional) and GetItem
@@ -75,21 +80,32 @@ var policies = map[string]map[string][]string{
 		analyticsTable:     append([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, ensureTable...),
 		usersTable:         ensureTable,
 		notificationsTable: ensureTable,
+		lineageTable:       ensureTable,
+	},
+	"lineage.json": {
+		// lineage.Dynamo.Record = PutItem (conditional). Chain (Query) is
+		// the gateway's.
+		lineageTable:       append([]string{"dynamodb:PutItem"}, ensureTable...),
+		usersTable:         ensureTable,
+		notificationsTable: ensureTable,
+		analyticsTable:     ensureTable,
 	},
 	// The processor and the closer use no table, but with AUCTION_STORE=dynamodb
-	// they open (describe) all three at start. With AUCTION_STORE=memory they
+	// they open (describe) all four at start. With AUCTION_STORE=memory they
 	// need no DynamoDB access at all.
 	"describe-tables.json": {
 		usersTable:         ensureTable,
 		notificationsTable: ensureTable,
 		analyticsTable:     ensureTable,
+		lineageTable:       ensureTable,
 	},
 	// `auction init` (the compose `init` service, a deploy job): EnsureTable
-	// on all three, which creates the missing ones.
+	// on all four, which creates the missing ones.
 	"init.json": {
 		usersTable:         {"dynamodb:DescribeTable", "dynamodb:CreateTable"},
 		notificationsTable: {"dynamodb:DescribeTable", "dynamodb:CreateTable"},
 		analyticsTable:     {"dynamodb:DescribeTable", "dynamodb:CreateTable"},
+		lineageTable:       {"dynamodb:DescribeTable", "dynamodb:CreateTable"},
 	},
 }
 

@@ -19,13 +19,14 @@ const (
 	TypeBidRejected      = "auction.bid.rejected.v1"
 	TypeItemCompleted    = "auction.item.completed.v1"
 	TypeNotificationSent = "auction.notification.sent.v1"
+	TypeAnalyticsCounted = "auction.analytics.counted.v1"
 	TypeEventRejected    = "auction.event.rejected.v1"
 )
 
 // Types lists every event type with a schema, in flow order.
 func Types() []string {
 	return []string{TypeItemPlaced, TypeBidPlaced, TypeCloseDue, TypeBidAccepted,
-		TypeBidRejected, TypeItemCompleted, TypeNotificationSent, TypeEventRejected}
+		TypeBidRejected, TypeItemCompleted, TypeNotificationSent, TypeAnalyticsCounted, TypeEventRejected}
 }
 
 // DataSchema is the dataschema attribute for an event type: the URI path of
@@ -170,6 +171,19 @@ type NotificationSent struct {
 	Channels       []string         `json:"channels"`
 	Message        string           `json:"message"`
 	SentAt         time.Time        `json:"sentAt"`
+}
+
+// AnalyticsCounted says the analytics function has counted a completed
+// auction in its aggregates: the last step of an auction's lineage.
+// Counting is idempotent, so a redelivered completion yields the same event
+// (same id) again.
+type AnalyticsCounted struct {
+	ItemID   string `json:"itemId"`
+	Category string `json:"category"`
+	Sold     bool   `json:"sold"`
+	// Price is what the item sold for; absent when it did not sell.
+	Price     *Money    `json:"price,omitempty"`
+	CountedAt time.Time `json:"countedAt"`
 }
 
 // FieldError is one reason a request or event was refused.

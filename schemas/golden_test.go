@@ -27,6 +27,7 @@ func dataTypes() map[string]func() any {
 		schemas.TypeBidRejected:      func() any { return new(schemas.BidRejected) },
 		schemas.TypeItemCompleted:    func() any { return new(schemas.ItemCompleted) },
 		schemas.TypeNotificationSent: func() any { return new(schemas.NotificationSent) },
+		schemas.TypeAnalyticsCounted: func() any { return new(schemas.AnalyticsCounted) },
 		schemas.TypeEventRejected:    func() any { return new(schemas.EventRejected) },
 	}
 }

@@ -9,6 +9,7 @@ const (
 	TopicBidResults    = "auction.bid-results"
 	TopicItemComplete  = "auction.item-complete"
 	TopicNotifications = "auction.notifications"
+	TopicAnalytics     = "auction.analytics"
 	TopicRejected      = "auction.rejected"
 	TopicBidStatus     = "auction.bid-status"
 	TopicDeadLetter    = "auction.dead-letter"
@@ -66,6 +67,8 @@ func Catalog() []Topic {
 			EventTypes: []string{TypeItemCompleted}, Doc: "one event per auction when it closes"},
 		{Name: TopicNotifications, Key: "user id", CleanupPolicy: CleanupDelete,
 			EventTypes: []string{TypeNotificationSent}, Doc: "notifications delivered to users"},
+		{Name: TopicAnalytics, Key: "item id", CoPartitioned: true, CleanupPolicy: CleanupDelete,
+			EventTypes: []string{TypeAnalyticsCounted}, Doc: "completed auctions counted by analytics"},
 		{Name: TopicRejected, Key: "subject", CleanupPolicy: CleanupDelete,
 			EventTypes: []string{TypeEventRejected}, Doc: "requests the edge refused, with every reason"},
 		{Name: TopicDeadLetter, Key: "original key", CleanupPolicy: CleanupDelete,

@@ -15,6 +15,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/auctionflow/auction/internal/telemetry"
 )
 
 // Func is a function's handler.
@@ -78,10 +83,16 @@ func (f *Function[In, Out]) Name() string { return f.opts.Name }
 // ColdStart is how long initialisation took (0 before the first invocation).
 func (f *Function[In, Out]) ColdStart() time.Duration { return time.Duration(f.coldStart.Load()) }
 
-// Invoke runs the function synchronously and returns its result.
-func (f *Function[In, Out]) Invoke(ctx context.Context, in In) (Out, error) {
+// Invoke runs the function synchronously and returns its result. The
+// invocation is a span ("invoke <name>"), marked cold when it initialised
+// the instance.
+func (f *Function[In, Out]) Invoke(ctx context.Context, in In) (_ Out, err error) {
 	var zero Out
+	ctx, span := telemetry.Tracer().Start(ctx, "invoke "+f.opts.Name,
+		trace.WithAttributes(attribute.String("faas.name", f.opts.Name)))
+	defer func() { telemetry.End(span, err) }()
 	f.once.Do(func() {
+		span.SetAttributes(attribute.Bool("faas.coldstart", true))
 		start := time.Now()
 		// Initialisation outlives the first caller: its cancellation must
 		// not leave the instance broken for everyone after it.

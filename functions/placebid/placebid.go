@@ -146,7 +146,7 @@ func (f *function) handleBatch(ctx context.Context, reqs []Request) ([]Result, e
 			results[i] = Result{Reasons: reasons}
 			continue
 		}
-		bids = append(bids, edge.Outgoing{Meta: schemas.Meta{ID: bid.BidID, Subject: bid.ItemID, Time: now}, Data: bid})
+		bids = append(bids, edge.Outgoing{Meta: bidMeta(bid, now), Data: bid})
 		results[i] = Result{BidID: bid.BidID}
 	}
 	if len(bids) > 0 {
@@ -175,11 +175,17 @@ func (f *function) handle(ctx context.Context, req Request) (Result, error) {
 		}
 		return Result{Reasons: reasons}, nil
 	}
-	meta := schemas.Meta{ID: bid.BidID, Subject: bid.ItemID, Time: now}
-	if err := f.events.Write(ctx, schemas.TopicBids, schemas.TypeBidPlaced, meta, bid); err != nil {
+	if err := f.events.Write(ctx, schemas.TopicBids, schemas.TypeBidPlaced, bidMeta(bid, now), bid); err != nil {
 		return Result{}, err
 	}
 	return Result{BidID: bid.BidID}, nil
+}
+
+// bidMeta describes a bid's event. Its cause is the item's placement, whose
+// event id is the item id (see placeitem): in an auction's lineage every
+// bid hangs off its item.
+func bidMeta(bid schemas.BidPlaced, now time.Time) schemas.Meta {
+	return schemas.Meta{ID: bid.BidID, Subject: bid.ItemID, Time: now, CausationID: bid.ItemID}
 }
 
 // check validates req and builds the bid, or lists why not.

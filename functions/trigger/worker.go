@@ -10,8 +10,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/internal/telemetry"
 	"github.com/auctionflow/auction/schemas"
+	"github.com/auctionflow/auction/schemas/cekafka"
 )
 
 // worker processes one partition: it alone calls the handler with that
@@ -242,9 +246,24 @@ func (w *worker) invoke(call []Record) (err error) {
 			err = fmt.Errorf("handler panicked: %v", r)
 		}
 	}()
+	ctx, span := w.span(call)
+	defer func() { telemetry.End(span, err) }()
 	// A copy, so a handler that keeps or reorders its slice cannot change
 	// what a retry sees.
-	return w.h(w.ctx, slices.Clone(call))
+	return w.h(ctx, slices.Clone(call))
+}
+
+// span starts the consumer span of a call. A call of one record continues
+// that record's trace; a batch has many parents, so its span starts a trace
+// of its own with a link to each record's producer span.
+func (w *worker) span(call []Record) (context.Context, trace.Span) {
+	first := call[0]
+	o := telemetry.Origin{Topic: first.Topic, Partition: first.Partition, Offset: first.Offset, Group: w.cfg.Group}
+	name := "process " + first.Topic + " " + w.cfg.Name
+	if len(call) == 1 {
+		return telemetry.StartProcess(w.ctx, name, o, first.Headers)
+	}
+	return telemetry.StartBatch(w.ctx, name, o, len(call), func(i int) []cekafka.Header { return call[i].Headers })
 }
 
 func (w *worker) tooOld(rec Record) bool {

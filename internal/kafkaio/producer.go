@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
+	"github.com/auctionflow/auction/internal/telemetry"
 	"github.com/auctionflow/auction/schemas/cekafka"
 )
 
@@ -107,10 +109,14 @@ func (p *Producer) PublishEvents(ctx context.Context, topic string, events ...ev
 
 // Write produces records and returns once all are acknowledged, or with the
 // first error. It returns ErrUnavailable when the cluster could not take them.
-func (p *Producer) Write(ctx context.Context, recs ...Record) error {
+// The write is a producer span, and every record carries its trace context
+// in its headers (see internal/telemetry).
+func (p *Producer) Write(ctx context.Context, recs ...Record) (err error) {
 	if len(recs) == 0 {
 		return nil
 	}
+	ctx, span := telemetry.StartPublish(ctx, recs[0].Topic, len(recs))
+	defer func() { telemetry.End(span, err) }()
 	reports := make(chan kafka.Event, len(recs))
 	for i := range recs {
 		r := &recs[i]
@@ -119,7 +125,7 @@ func (p *Producer) Write(ctx context.Context, recs ...Record) error {
 			TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
 			Key:            r.Key,
 			Value:          r.Value,
-			Headers:        toKafkaHeaders(r.Headers),
+			Headers:        toKafkaHeaders(telemetry.Inject(ctx, slices.Clone(r.Headers))),
 		}
 		if err := p.p.Produce(msg, reports); err != nil {
 			// Records already queued still report; wait for them so the

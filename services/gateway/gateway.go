@@ -17,6 +17,7 @@ import (
 	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/functions/placeitem"
 	"github.com/auctionflow/auction/internal/metrics"
+	"github.com/auctionflow/auction/internal/telemetry"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/services/users"
@@ -57,6 +58,8 @@ type Deps struct {
 	Bids      Bids
 	Inbox     Inbox
 	Analytics Analytics
+	// Lineage, if set, answers GET /v1/items/{itemId}/lineage.
+	Lineage Lineage
 	// Live, when set, enables Prefer: wait on bids and the SSE stream.
 	Live      Live
 	Ready     []Check
@@ -91,7 +94,7 @@ func New(d Deps) *Gateway {
 // Routes is the API as a readable tree.
 func (g *Gateway) Routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP, g.Metrics.HTTP, middleware.Recoverer)
+	r.Use(middleware.RequestID, middleware.RealIP, telemetry.HTTP, g.Metrics.HTTP, middleware.Recoverer)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "not-found", "no such resource")
 	})
@@ -116,6 +119,7 @@ func (g *Gateway) Routes() http.Handler {
 		r.Get("/analytics/categories/{category}", g.summary)
 		r.Get("/analytics/categories/{category}/bidders", g.bidders)
 		r.Get("/items/{itemId}/events", g.itemEvents)
+		r.Get("/items/{itemId}/lineage", g.itemLineage)
 		r.Group(func(r chi.Router) {
 			r.Use(g.Tokens.Require(g.unauthorized), g.limitPerUser)
 			r.Post("/items", g.placeItem)
@@ -201,6 +205,6 @@ func (g *Gateway) issueToken(w http.ResponseWriter, r *http.Request) {
 
 // internal answers 500 without leaking the cause, and logs it.
 func (g *Gateway) internal(w http.ResponseWriter, r *http.Request, err error) {
-	g.Log.Error("request failed", "path", r.URL.Path, "request_id", middleware.GetReqID(r.Context()), "err", err)
+	g.Log.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "request_id", middleware.GetReqID(r.Context()), "err", err)
 	writeProblem(w, r, http.StatusInternalServerError, "internal", "something went wrong on our side; it was logged")
 }

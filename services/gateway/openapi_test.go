@@ -27,6 +27,7 @@ import (
 	"github.com/auctionflow/auction/functions/analytics"
 	"github.com/auctionflow/auction/functions/analytics/analyticstest"
 	"github.com/auctionflow/auction/functions/notify"
+	"github.com/auctionflow/auction/functions/lineage"
 	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/functions/placeitem"
 	"github.com/auctionflow/auction/internal/kafkaio"
@@ -781,6 +782,12 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 		{name: "events, unknown item", route: "GET /v1/items/{itemId}/events", deps: specDeps{live: []live.Update{completed}},
 			rq: specRequest{path: "/v1/items/nope/events"}, status: 404},
 		{name: "events, not live", route: "GET /v1/items/{itemId}/events", rq: specRequest{path: "/v1/items/item-50/events"}, status: 503},
+		{name: "lineage", route: "GET /v1/items/{itemId}/lineage", deps: specDeps{lineage: specChain("item-50")},
+			rq: specRequest{path: "/v1/items/item-50/lineage"}, status: 200},
+		{name: "lineage, unknown item", route: "GET /v1/items/{itemId}/lineage", deps: specDeps{lineage: specChain("item-50")},
+			rq: specRequest{path: "/v1/items/nope/lineage"}, status: 404},
+		{name: "lineage, store down", route: "GET /v1/items/{itemId}/lineage", deps: specDeps{storeErr: storeDown},
+			rq: specRequest{path: "/v1/items/item-50/lineage"}, status: 500},
 
 		{name: "place item", route: "POST /v1/items", rq: specRequest{path: "/v1/items", body: validItem}, authed: true, status: 202, valid: true},
 		{name: "place item by endsAt", route: "POST /v1/items", rq: specRequest{path: "/v1/items",
@@ -940,7 +947,38 @@ type specDeps struct {
 	summaries map[string]analytics.Summary     // by category, "" for all; absent: zeroes
 	bidders   map[string][]string              // by category
 	analytics gateway.Analytics                // nil: a fake over summaries and bidders
-	storeErr  error                            // what the inbox and the analytics store answer instead
+	storeErr  error                            // what the inbox, analytics and lineage stores answer instead
+	lineage   []lineage.Entry                  // every item's events
+}
+
+// specLineage is a lineage store holding entries.
+type specLineage struct {
+	entries []lineage.Entry
+	err     error
+}
+
+func (l specLineage) Chain(_ context.Context, id string) ([]lineage.Entry, error) {
+	var out []lineage.Entry
+	for _, e := range l.entries {
+		if e.CorrelationID == id {
+			out = append(out, e)
+		}
+	}
+	return out, l.err
+}
+
+// specChain is the lineage of a sold auction with one bid.
+func specChain(item string) []lineage.Entry {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	e := func(id, typ, topic, cause string, offset int64) lineage.Entry {
+		return lineage.Entry{ID: id, Type: typ, Source: "/auction", Subject: item, Time: at.Add(time.Duration(offset) * time.Second),
+			CorrelationID: item, CausationID: cause, TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", Topic: topic, Partition: 2, Offset: offset}
+	}
+	return []lineage.Entry{
+		e(item, schemas.TypeItemPlaced, schemas.TopicItems, "", 0),
+		e("bid-1", schemas.TypeBidPlaced, schemas.TopicBids, item, 1),
+		e("bid-1.accepted", schemas.TypeBidAccepted, schemas.TopicBidResults, "bid-1", 2),
+	}
 }
 
 // specBids is the bid-status view.
@@ -1024,6 +1062,7 @@ func specGateway(t *testing.T, d specDeps) *specEnv {
 		Bids:      specBids(d.bids),
 		Inbox:     &fakeInbox{byUser: d.inbox, err: d.storeErr},
 		Analytics: d.analytics,
+		Lineage:   specLineage{entries: d.lineage, err: d.storeErr},
 		Ready:     []gateway.Check{{Name: "kafka", Check: func(context.Context) error { return d.notReady }}},
 		RateLimit: d.rateLimit,
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
