@@ -227,7 +227,7 @@ func (w *worker) process(batch []Record) bool {
 			continue
 		}
 		wait := w.cfg.backoff(n)
-		w.log.Warn("record failed; retrying", "offset", rec.Offset, "attempt", n, "backoff", wait, "err", cause)
+		w.log.WarnContext(telemetry.Extract(w.ctx, rec.Headers), "record failed; retrying", "offset", rec.Offset, "attempt", n, "backoff", wait, "err", cause)
 		if !w.wait(wait) {
 			return false
 		}
@@ -297,7 +297,9 @@ func (w *worker) deadLetter(rec Record, cause error, attempts int) bool {
 			return false
 		}
 	}
-	w.log.Error("record dead-lettered", "offset", rec.Offset, "attempts", attempts,
+	// Logged in the trace of the record's producer, so the failure is
+	// found from the request that wrote it.
+	w.log.ErrorContext(telemetry.Extract(w.ctx, rec.Headers), "record dead-lettered", "offset", rec.Offset, "attempts", attempts,
 		"deadLetterTopic", w.cfg.DeadLetterTopic, "err", cause)
 	w.stats.deadLettered.Add(1)
 	w.next = rec.Offset + 1
