@@ -3,6 +3,7 @@ package trigger
 import (
 	"math/bits"
 	"sync/atomic"
+	"time"
 )
 
 // Stats are a trigger's counters since New, for tests and metrics.
@@ -36,9 +37,26 @@ type Stats struct {
 	// calls with 2^(i-1) < size <= 2^i (so [0] is size 1, [1] size 2,
 	// [2] sizes 3–4, ..., [10] sizes 513–1,024); the last bucket takes the rest.
 	BatchSizes [sizeBuckets]int64
+	// CallDurations is a histogram of how long calls took: CallDurations[i]
+	// counts the calls with 2^(i-1) ms < duration <= 2^i ms (so [0] is up to
+	// 1 ms, [10] up to 1.024 s); the last bucket takes the rest.
+	// CallTime is their total.
+	CallDurations [durationBuckets]int64
+	CallTime      time.Duration
 }
 
-const sizeBuckets = 16
+const (
+	sizeBuckets     = 16
+	durationBuckets = 16
+)
+
+// SizeBound is the largest call size counted in bucket i of BatchSizes.
+// The last bucket has no bound.
+func SizeBound(i int) int { return 1 << i }
+
+// DurationBound is the longest call counted in bucket i of CallDurations.
+// The last bucket has no bound.
+func DurationBound(i int) time.Duration { return time.Millisecond << i }
 
 // counters are the live Stats, updated from every partition's goroutine.
 type counters struct {
@@ -50,6 +68,8 @@ type counters struct {
 	lastBatch, maxBatch           atomic.Int64
 	running, maxConcurrent        atomic.Int64
 	sizes                         [sizeBuckets]atomic.Int64
+	durations                     [durationBuckets]atomic.Int64
+	callTime                      atomic.Int64 // nanoseconds
 }
 
 // called records the start of a call of n records; it returns the function
@@ -61,7 +81,22 @@ func (c *counters) called(n int) (returned func()) {
 	raise(&c.maxBatch, int64(n))
 	c.sizes[sizeBucket(n)].Add(1)
 	raise(&c.maxConcurrent, c.running.Add(1))
-	return func() { c.running.Add(-1) }
+	start := time.Now()
+	return func() {
+		d := time.Since(start)
+		c.durations[durationBucket(d)].Add(1)
+		c.callTime.Add(int64(d))
+		c.running.Add(-1)
+	}
+}
+
+// durationBucket is the histogram bucket of a call that took d.
+func durationBucket(d time.Duration) int {
+	ms := (d + time.Millisecond - 1) / time.Millisecond // rounded up
+	if ms <= 1 {
+		return 0
+	}
+	return min(bits.Len64(uint64(ms-1)), durationBuckets-1)
 }
 
 // sizeBucket is the histogram bucket of a call of n records: ceil(log2 n).
@@ -101,5 +136,9 @@ func (c *counters) snapshot() Stats {
 	for i := range c.sizes {
 		s.BatchSizes[i] = c.sizes[i].Load()
 	}
+	for i := range c.durations {
+		s.CallDurations[i] = c.durations[i].Load()
+	}
+	s.CallTime = time.Duration(c.callTime.Load())
 	return s
 }

@@ -40,6 +40,7 @@ type Trigger struct {
 	h         Handler
 	log       *slog.Logger
 	stats     counters
+	lags      atomic.Pointer[[]Lag]
 	ready     chan struct{}
 	readyOnce sync.Once
 	started   atomic.Bool
@@ -146,6 +147,9 @@ func (t *Trigger) consumerConfig() *kafka.ConfigMap {
 		"reconnect.backoff.max.ms": 2000,
 		"log_level":                4,
 		"go.logs.channel.enable":   true,
+
+		// Statistics carry each partition's lag (see Lags).
+		"statistics.interval.ms": lagInterval,
 	})
 }
 
@@ -183,6 +187,7 @@ type session struct {
 // worker and never waits for one: a worker with a full inbox gets its
 // partition paused, and the rest keep flowing.
 func (s *session) poll(ctx context.Context) error {
+	defer s.t.lags.Store(nil)
 	for ctx.Err() == nil {
 		timeout := pollTimeout
 		if s.feed() {
@@ -195,6 +200,8 @@ func (s *session) poll(ctx context.Context) error {
 				break
 			}
 			s.route(ev)
+		case *kafka.Stats:
+			s.sampleLag(ev.String())
 		case kafka.Error:
 			if ev.IsFatal() {
 				return fmt.Errorf("trigger %s: kafka consumer: %w", s.t.cfg.Name, ev)

@@ -1,7 +1,9 @@
 // Package metrics holds the platform's Prometheus metrics: one registry per
 // process, the series every component reports, and the /metrics handler.
 // Components take a *Metrics; nil means "not measured", so tests and
-// embedders need not care.
+// embedders need not care. Kafka triggers and consumer lag are read from
+// their owners at scrape time (see Trigger and ConsumerLag) rather than
+// pushed, so the hot paths keep their own counters.
 package metrics
 
 import (
@@ -26,6 +28,10 @@ type Metrics struct {
 	coldStart     *prometheus.GaugeVec
 	decisions     *prometheus.CounterVec
 	deadLetters   *prometheus.CounterVec
+	opened        prometheus.Counter
+	closed        *prometheus.CounterVec
+	triggers      *triggerCollector
+	lags          *lagCollector
 }
 
 // New registers the platform's series (and Go's runtime ones).
@@ -57,8 +63,16 @@ func New() *Metrics {
 	m.deadLetters = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "auction_dead_letters_total", Help: "Records sent to the dead-letter topic, by consumer.",
 	}, []string{"consumer"})
+	m.opened = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "auction_auctions_opened_total", Help: "Auctions opened by the processor.",
+	})
+	m.closed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "auction_auctions_closed_total", Help: "Auctions closed by the processor, by outcome (sold, unsold).",
+	}, []string{"outcome"})
+	m.triggers = newTriggerCollector()
+	m.lags = newLagCollector()
 	for _, c := range []prometheus.Collector{m.httpRequests, m.httpDuration, m.invocations, m.invocationDur,
-		m.coldStart, m.decisions, m.deadLetters} {
+		m.coldStart, m.decisions, m.deadLetters, m.opened, m.closed, m.triggers, m.lags} {
 		f(c)
 	}
 	return m
@@ -131,6 +145,20 @@ func (m *Metrics) Decision(accepted bool, reason string) {
 func (m *Metrics) DeadLetter(consumer string) {
 	if m != nil {
 		m.deadLetters.WithLabelValues(consumer).Inc()
+	}
+}
+
+// AuctionOpened records an auction that opened.
+func (m *Metrics) AuctionOpened() {
+	if m != nil {
+		m.opened.Inc()
+	}
+}
+
+// AuctionClosed records an auction that closed, by outcome.
+func (m *Metrics) AuctionClosed(outcome string) {
+	if m != nil {
+		m.closed.WithLabelValues(outcome).Inc()
 	}
 }
 
