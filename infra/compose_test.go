@@ -424,17 +424,36 @@ func TestCompose(t *testing.T) {
 		report(t, "Dockerfile", v)
 	})
 
-	t.Run("prometheus scrapes every published platform port", func(t *testing.T) {
+	t.Run("prometheus scrapes every platform service once", func(t *testing.T) {
 		targets, err := prometheusTargets()
 		if err != nil {
 			t.Fatal(err)
 		}
 		var v []string
 		for _, n := range slices.Sorted(maps.Keys(runs)) {
+			// A published port is the API, with /metrics beside it; a
+			// service without one has /metrics on its admin address.
+			var want []string
 			for _, port := range p.Services[n].Ports {
-				want := fmt.Sprintf("%s:%d", n, port.Target)
-				if !targets[want] {
-					v = append(v, fmt.Sprintf("platform service %s serves HTTP on %d but infra/compose/prometheus.yml does not scrape %s", n, port.Target, want))
+				want = append(want, fmt.Sprintf("%s:%d", n, port.Target))
+			}
+			if len(want) == 0 {
+				admin := p.Services[n].Environment["AUCTION_ADMIN_ADDR"]
+				if admin == nil {
+					v = append(v, fmt.Sprintf("platform service %s has neither a published port nor AUCTION_ADMIN_ADDR: nothing to scrape", n))
+					continue
+				}
+				_, port, _ := strings.Cut(*admin, ":")
+				want = append(want, n+":"+port)
+			}
+			for _, w := range want {
+				if !targets[w] {
+					v = append(v, fmt.Sprintf("platform service %s serves /metrics on %s but infra/compose/prometheus.yml does not scrape it", n, w))
+				}
+			}
+			for tg := range targets {
+				if strings.HasPrefix(tg, n+":") && !slices.Contains(want, tg) {
+					v = append(v, fmt.Sprintf("infra/compose/prometheus.yml scrapes %s, which %s does not serve (it serves %v)", tg, n, want))
 				}
 			}
 		}

@@ -45,6 +45,7 @@ type config struct {
 	Store              string
 	NotificationsTable string
 	AnalyticsTable     string
+	LineageTable       string
 	SMTPAddr           string
 	SMTPFrom           string
 	SMTPUser           string
@@ -123,7 +124,7 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 
 	str(&c.Target, "target", "AUCTION_TARGET", "all", "components to run, comma-separated: "+strings.Join(targetNames(), ", "))
 	str(&c.HTTPAddr, "http-addr", "AUCTION_HTTP_ADDR", ":8080", "HTTP listen address of the gateway")
-	str(&c.AdminAddr, "admin-addr", "AUCTION_ADMIN_ADDR", "", "listen address of /healthz and /readyz for this process's components (empty: off)")
+	str(&c.AdminAddr, "admin-addr", "AUCTION_ADMIN_ADDR", "", "listen address of /healthz, /readyz and /metrics for this process's components (empty: off)")
 	str(&c.Brokers, "kafka-brokers", "AUCTION_KAFKA_BROKERS", "", "Kafka bootstrap servers, comma-separated; empty runs an embedded broker")
 	str(&c.KafkaProtocol, "kafka-security-protocol", "AUCTION_KAFKA_SECURITY_PROTOCOL", "", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (empty: PLAINTEXT)")
 	str(&c.KafkaMechanism, "kafka-sasl-mechanism", "AUCTION_KAFKA_SASL_MECHANISM", "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
@@ -145,12 +146,13 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 	flt(&c.RateLimit, "rate-limit", "AUCTION_RATE_LIMIT", 50, "authenticated requests per second per user (0: no limit)")
 	num(&c.RateBurst, "rate-burst", "AUCTION_RATE_BURST", 100, "requests a user may make at once before the rate applies")
 	dur(&c.UserCacheTTL, "user-cache-ttl", "AUCTION_USER_CACHE_TTL", 30*time.Second, "how stale the user profile used to enrich events may be (0: read the directory every time)")
-	str(&c.Store, "store", "AUCTION_STORE", "memory", "where users, notifications and analytics live: memory or dynamodb")
+	str(&c.Store, "store", "AUCTION_STORE", "memory", "where users, notifications, analytics and lineage live: memory or dynamodb")
 	str(&c.DynamoEndpoint, "dynamodb-endpoint", "AUCTION_DYNAMODB_ENDPOINT", "", "DynamoDB endpoint URL (empty: AWS)")
 	str(&c.DynamoRegion, "dynamodb-region", "AUCTION_DYNAMODB_REGION", "", "AWS region for DynamoDB (empty: from the AWS environment)")
 	str(&c.UsersTable, "users-table", "AUCTION_USERS_TABLE", "auction-users", "DynamoDB table of the user directory")
 	str(&c.NotificationsTable, "notifications-table", "AUCTION_NOTIFICATIONS_TABLE", "auction-notifications", "DynamoDB table of the notification outbox and inboxes")
 	str(&c.AnalyticsTable, "analytics-table", "AUCTION_ANALYTICS_TABLE", "auction-analytics", "DynamoDB table of auction facts and aggregates")
+	str(&c.LineageTable, "lineage-table", "AUCTION_LINEAGE_TABLE", "auction-lineage", "DynamoDB table of every auction's events (lineage)")
 	str(&c.SMTPAddr, "smtp-addr", "AUCTION_SMTP_ADDR", "", "SMTP server (host:port) that notification emails go to; empty: inbox only, emails are logged")
 	str(&c.SMTPFrom, "smtp-from", "AUCTION_SMTP_FROM", "auctions@auction.local", "sender address of notification emails")
 	str(&c.SMTPUser, "smtp-user", "AUCTION_SMTP_USER", "", "SMTP user for PLAIN authentication (empty: none)")

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/auctionflow/auction/functions/analytics"
+	"github.com/auctionflow/auction/functions/lineage"
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/trigger"
 	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/internal/metrics"
 	"github.com/auctionflow/auction/schemas"
 )
 
@@ -21,7 +24,7 @@ import (
 
 // startNotify runs notify-bidders: one notification per (item, user, kind),
 // by email and in the inbox, each announced on auction.notifications.
-func startNotify(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, st stores, ready *readiness) error {
+func startNotify(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, st stores, ready *readiness, m *metrics.Metrics) error {
 	log = log.With("function", "notify")
 	producer, err := kafkaio.NewProducer(withClient(kcfg, "auction-notify"), log)
 	if err != nil {
@@ -50,12 +53,12 @@ func startNotify(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkai
 		}
 		return producer.PublishEvents(ctx, schemas.TopicNotifications, out...)
 	})
-	return startTrigger(ctx, g, kcfg, "auction-notify", "notify", h, producer, log, ready)
+	return startTrigger(ctx, g, kcfg, "auction-notify", "notify", []string{schemas.TopicItemComplete}, h, producer, log, ready, m)
 }
 
 // startAnalytics runs the analytics function: aggregates that count each
 // completed auction once, however often it is delivered.
-func startAnalytics(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config, log *slog.Logger, st stores, ready *readiness) error {
+func startAnalytics(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config, log *slog.Logger, st stores, ready *readiness, m *metrics.Metrics) error {
 	log = log.With("function", "analytics")
 	producer, err := kafkaio.NewProducer(withClient(kcfg, "auction-analytics"), log)
 	if err != nil {
@@ -69,27 +72,68 @@ func startAnalytics(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config,
 		}
 		err := a.Handle(ctx, done)
 		var fe *analytics.FactError
+		counted := len(evs)
 		if errors.As(err, &fe) {
-			// Everything before the failed fact is counted; an invalid
-			// fact can never be, so it is dead-lettered at once.
+			counted = fe.Index
+		} else if err != nil {
+			return err
+		}
+		// Everything before a failed fact is counted, and says so on
+		// auction.analytics (the last link of each auction's lineage).
+		if perr := publishCounted(ctx, producer, evs[:counted]); perr != nil {
+			return perr
+		}
+		if fe != nil {
+			// An invalid fact can never be counted: it is dead-lettered at once.
 			return &trigger.RecordError{Index: fe.Index, Err: fe, Permanent: errors.Is(fe.Err, analytics.ErrInvalidFact)}
 		}
-		return err
+		return nil
 	})
-	return startTrigger(ctx, g, kcfg, "auction-analytics", "analytics", h, producer, log, ready)
+	return startTrigger(ctx, g, kcfg, "auction-analytics", "analytics", []string{schemas.TopicItemComplete}, h, producer, log, ready, m)
 }
 
-// startTrigger binds h to auction.item-complete in group and closes the
-// producer (dead letters, outputs) once the trigger has stopped.
-func startTrigger(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config, group, name string, h trigger.Handler, producer *kafkaio.Producer, log *slog.Logger, ready *readiness) error {
+// publishCounted announces the counted completions. The event id is the
+// item's, so a redelivered completion announces the same event again.
+func publishCounted(ctx context.Context, producer *kafkaio.Producer, evs []trigger.Event[schemas.ItemCompleted]) error {
+	out := make([]event.Event, len(evs))
+	now := time.Now()
+	for i, e := range evs {
+		c := schemas.AnalyticsCounted{ItemID: e.Data.ItemID, Category: e.Data.Category, Sold: e.Data.Sold, Price: e.Data.Price, CountedAt: now}
+		var err error
+		if out[i], err = schemas.NewEvent(schemas.TypeAnalyticsCounted, schemas.Meta{
+			ID: e.Data.ItemID + ".analytics", Source: schemas.Source + "/functions/analytics", Subject: e.Data.ItemID,
+			Time: now, CausationID: e.ID,
+		}, c); err != nil {
+			return err
+		}
+	}
+	return producer.PublishEvents(ctx, schemas.TopicAnalytics, out...)
+}
+
+// startLineage runs the lineage function: every event of the flow, indexed
+// by its item with its origin, cause and trace (GET /v1/items/{id}/lineage).
+func startLineage(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config, log *slog.Logger, st stores, ready *readiness, m *metrics.Metrics) error {
+	log = log.With("function", "lineage")
+	producer, err := kafkaio.NewProducer(withClient(kcfg, "auction-lineage"), log)
+	if err != nil {
+		return err
+	}
+	return startTrigger(ctx, g, kcfg, "auction-lineage", "lineage", lineage.Topics(),
+		lineage.Handler(st.lineage, log), producer, log, ready, m)
+}
+
+// startTrigger binds h to topics in group and closes the producer (dead
+// letters, outputs) once the trigger has stopped.
+func startTrigger(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config, group, name string, topics []string, h trigger.Handler, producer *kafkaio.Producer, log *slog.Logger, ready *readiness, m *metrics.Metrics) error {
 	t, err := trigger.New(trigger.Config{
-		Kafka: withClient(kcfg, group), Group: group, Topics: []string{schemas.TopicItemComplete},
+		Kafka: withClient(kcfg, group), Group: group, Topics: topics,
 		Name: name, Log: log, DeadLetter: producer,
 	}, h)
 	if err != nil {
 		producer.Close()
 		return fmt.Errorf("%s trigger: %w", name, err)
 	}
+	observeTrigger(m, name, group, t)
 	ready.whenClosed(ctx, name, t.Ready())
 	g.Go(func() error {
 		defer producer.Close()

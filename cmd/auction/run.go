@@ -17,6 +17,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/auctionflow/auction/functions/closer"
@@ -26,10 +27,12 @@ import (
 	"github.com/auctionflow/auction/internal/embedbroker"
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/internal/metrics"
+	"github.com/auctionflow/auction/internal/telemetry"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/services/gateway"
 	"github.com/auctionflow/auction/services/live"
 	"github.com/auctionflow/auction/services/users"
+	"github.com/auctionflow/auction/services/web"
 	"github.com/auctionflow/auction/streams/auction"
 )
 
@@ -40,10 +43,11 @@ const (
 	targetCloser    = "closer"    // emits close-due when auctions end
 	targetNotify    = "notify"    // out of band: notifies winner, losers and seller
 	targetAnalytics = "analytics" // out of band: aggregates completed auctions
+	targetLineage   = "lineage"   // out of band: indexes every event by its auction
 )
 
 func targetNames() []string {
-	return []string{targetGateway, targetProcessor, targetCloser, targetNotify, targetAnalytics}
+	return []string{targetGateway, targetProcessor, targetCloser, targetNotify, targetAnalytics, targetLineage}
 }
 
 func knownTarget(t string) bool { return slices.Contains(targetNames(), t) }
@@ -56,6 +60,8 @@ type runEnv struct {
 	stderr io.Writer
 	// listening, if set, receives the gateway's address once it accepts connections.
 	listening func(addr string)
+	// spans, if set, receives every span the process ends (tests).
+	spans sdktrace.SpanExporter
 }
 
 func run(ctx context.Context, args []string, env runEnv) error {
@@ -79,6 +85,21 @@ func run(ctx context.Context, args []string, env runEnv) error {
 	if err != nil {
 		return err
 	}
+	stopTracing, exporting, err := telemetry.Setup(ctx, telemetry.Settings{
+		Service: "auction", Getenv: env.getenv, Exporter: env.spans, Sync: env.spans != nil,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Spans still batched are sent before the process goes.
+		flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(flush); err != nil {
+			log.Warn("flush traces", "err", err)
+		}
+	}()
+	log.Debug("tracing", "exporting", exporting)
 
 	brokers := cfg.brokers()
 	if cfg.embedded() {
@@ -122,6 +143,7 @@ func run(ctx context.Context, args []string, env runEnv) error {
 		if err != nil {
 			return err
 		}
+		observeProcessor(m, p)
 		processorReady := ready.wait("processor")
 		g.Go(func() error {
 			return p.Run(ctx, func() { processorReady(); log.Info("auction processor ready") })
@@ -136,12 +158,17 @@ func run(ctx context.Context, args []string, env runEnv) error {
 		g.Go(func() error { return c.Run(ctx) })
 	}
 	if targets[targetNotify] {
-		if err := startNotify(ctx, g, cfg, kcfg, log, st, &ready); err != nil {
+		if err := startNotify(ctx, g, cfg, kcfg, log, st, &ready, m); err != nil {
 			return err
 		}
 	}
 	if targets[targetAnalytics] {
-		if err := startAnalytics(ctx, g, kcfg, log, st, &ready); err != nil {
+		if err := startAnalytics(ctx, g, kcfg, log, st, &ready, m); err != nil {
+			return err
+		}
+	}
+	if targets[targetLineage] {
+		if err := startLineage(ctx, g, kcfg, log, st, &ready, m); err != nil {
 			return err
 		}
 	}
@@ -221,8 +248,9 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 	placeBids := faas.New(placebid.InitBatch(bidDeps),
 		faas.Options{Name: "placebid-batch", Concurrency: 8, Timeout: cfg.DeliveryTimeout + time.Second, Observe: m})
 	gw := gateway.New(gateway.Deps{
+		Web:    web.Handler(),
 		Tokens: tokens, Users: dir, PlaceItem: placeItem, PlaceBid: placeBid, PlaceBids: placeBids,
-		Inbox: st.outbox, Analytics: st.analytics,
+		Inbox: st.outbox, Analytics: st.analytics, Lineage: st.lineage,
 		Auctions: view, Bids: bids, Live: hub, Metrics: m, Log: log, RateLimit: gateway.RateLimit{Rate: cfg.RateLimit, Burst: cfg.RateBurst},
 		Ready: []gateway.Check{
 			{Name: "kafka", Check: producer.Ping},
@@ -309,11 +337,12 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("log level %q: %w", level, err)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
+	// Records logged with a context name its trace and span.
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(telemetry.LogHandler(slog.NewTextHandler(w, opts))), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(telemetry.LogHandler(slog.NewJSONHandler(w, opts))), nil
 	}
 	return nil, fmt.Errorf("log format %q: want text or json", format)
 }

@@ -154,7 +154,8 @@ type platform struct {
 // startPlatform runs the whole platform as the README's run command does,
 // on an embedded broker whose address the test knows, and stops it when the
 // test ends (asserting a clean shutdown).
-func startPlatform(t *testing.T, extra map[string]string) *platform {
+// Options change the run environment (e.g. to collect spans).
+func startPlatform(t *testing.T, extra map[string]string, opts ...func(*runEnv)) *platform {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
@@ -166,12 +167,14 @@ func startPlatform(t *testing.T, extra map[string]string) *platform {
 	for k, v := range extra {
 		env[k] = v
 	}
-	go func() {
-		done <- run(ctx, nil, runEnv{
-			getenv: func(k string) string { return env[k] }, stdout: stdout, stderr: stderr,
-			listening: func(a string) { addrs <- a },
-		})
-	}()
+	renv := runEnv{
+		getenv: func(k string) string { return env[k] }, stdout: stdout, stderr: stderr,
+		listening: func(a string) { addrs <- a },
+	}
+	for _, o := range opts {
+		o(&renv)
+	}
+	go func() { done <- run(ctx, nil, renv) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -4,24 +4,26 @@ import (
 	"context"
 
 	"github.com/auctionflow/auction/functions/analytics"
+	"github.com/auctionflow/auction/functions/lineage"
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/internal/dynamotable"
 	"github.com/auctionflow/auction/services/users"
 )
 
 // stores are the tables at rest: users, the notification outbox and
-// inboxes, and analytics. In memory they live and die with the process (and
+// inboxes, analytics and lineage. In memory they live and die with the process (and
 // are shared only by the components in it); on DynamoDB every process of the
 // platform sees the same ones.
 type stores struct {
 	users     users.Directory
 	outbox    notify.Outbox
 	analytics analytics.Store
+	lineage   lineage.Store
 }
 
 func openStores(ctx context.Context, cfg config) (stores, error) {
 	if cfg.Store == "memory" {
-		return stores{users: users.NewMemory(), outbox: notify.NewMemory(), analytics: analytics.NewMemory()}, nil
+		return stores{users: users.NewMemory(), outbox: notify.NewMemory(), analytics: analytics.NewMemory(), lineage: lineage.NewMemory()}, nil
 	}
 	client, err := dynamotable.NewClient(ctx, cfg.DynamoEndpoint, cfg.DynamoRegion)
 	if err != nil {
@@ -36,9 +38,13 @@ func openStores(ctx context.Context, cfg config) (stores, error) {
 	if err := analytics.EnsureTable(ctx, client, cfg.AnalyticsTable); err != nil {
 		return stores{}, err
 	}
+	if err := lineage.EnsureTable(ctx, client, cfg.LineageTable); err != nil {
+		return stores{}, err
+	}
 	return stores{
 		users:     users.NewDynamo(client, cfg.UsersTable),
 		outbox:    notify.NewDynamo(client, cfg.NotificationsTable),
 		analytics: analytics.NewDynamo(client, cfg.AnalyticsTable),
+		lineage:   lineage.NewDynamo(client, cfg.LineageTable),
 	}, nil
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/auctionflow/auction/functions/lineage"
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/notify/notifytest"
 	"github.com/auctionflow/auction/internal/dynamotest"
@@ -103,7 +104,7 @@ func TestTopologyAcrossProcesses(t *testing.T) {
 		procs.start(t, bin, "processor-1", common, map[string]string{"AUCTION_TARGET": "processor", "AUCTION_LOG_LEVEL": "debug", "AUCTION_STATE_DIR": t.TempDir()}),
 		procs.start(t, bin, "processor-2", common, map[string]string{"AUCTION_TARGET": "processor", "AUCTION_LOG_LEVEL": "debug", "AUCTION_STATE_DIR": t.TempDir()}),
 	}
-	for _, target := range []string{"closer", "notify", "analytics"} {
+	for _, target := range []string{"closer", "notify", "analytics", "lineage"} {
 		procs.start(t, bin, target, common, map[string]string{"AUCTION_TARGET": target})
 	}
 
@@ -415,6 +416,18 @@ func TestTopologyAcrossProcesses(t *testing.T) {
 			category, s, wantSold, wantVolume, wantMax, len(bidders))
 	}
 	t.Logf("notifications, %d emails and analytics complete %s after the closes", len(wantMail), time.Since(closed).Round(time.Millisecond))
+
+	// The lineage process indexed each auction to its last step (written by
+	// one process to DynamoDB, read by the gateway).
+	for _, item := range items {
+		var chain struct{ Events []lineage.Entry }
+		procs.poll(t, topoOutOfBand, "lineage of "+item, func() (bool, string) {
+			code := get(t, p.base+"/v1/items/"+item+"/lineage", &chain)
+			n := countTypes(chain.Events)
+			return code == http.StatusOK && n[schemas.TypeItemCompleted] == 1 && n[schemas.TypeAnalyticsCounted] == 1 &&
+				n[schemas.TypeNotificationSent] >= 1, fmt.Sprintf("%d %v", code, n)
+		})
+	}
 
 	// Every process stops cleanly on SIGTERM.
 	stopping = time.Now()

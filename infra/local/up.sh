@@ -2,7 +2,7 @@
 # infra/local/up.sh — the docker-compose topology as plain processes, without
 # Docker (make up-local): a real Apache Kafka broker (infra/kafka/kafka.sh),
 # dynalite for DynamoDB (infra/dynalite), `auction init`, then one process per
-# component of one binary: gateway, processor ×2, closer, notify, analytics.
+# component of one binary: gateway, processor ×2, closer, notify, analytics, lineage.
 # TestTopologyAcrossProcesses (cmd/auction/topology_test.go) runs the same
 # topology and checks it end to end.
 #
@@ -187,6 +187,7 @@ start processor-2 processor AUCTION_STATE_DIR="$dir/processor-2"
 start closer closer
 start notify notify
 start analytics analytics
+start lineage lineage
 
 # Ready = every process's /readyz (compose's healthcheck) and the gateway's.
 deadline=$((SECONDS + start_timeout))

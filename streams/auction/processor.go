@@ -11,9 +11,12 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/internal/metrics"
+	"github.com/auctionflow/auction/internal/telemetry"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/schemas/cekafka"
 )
@@ -61,6 +64,7 @@ func (p *Processor) Graph() *goka.GroupGraph {
 type Processor struct {
 	cfg       Config
 	validator *schemas.Validator
+	watch     watch // for Lags
 }
 
 // New builds a processor; Run starts it.
@@ -86,7 +90,7 @@ func (p *Processor) Options() []goka.ProcessorOption {
 	sc := p.cfg.Kafka.GokaConfig(p.cfg.Flush)
 	return []goka.ProcessorOption{
 		goka.WithStorageBuilder(p.cfg.Storage),
-		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(sc)),
+		goka.WithConsumerGroupBuilder(p.watch.consumerGroups(goka.ConsumerGroupBuilderWithConfig(sc))),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
 		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(sc)),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, p.cfg.Kafka.GokaTopicManager())),
@@ -101,6 +105,8 @@ func (p *Processor) Run(ctx context.Context, ready func()) error {
 	if err != nil {
 		return fmt.Errorf("new auction processor: %w", err)
 	}
+	p.watch.running(gp)
+	defer p.watch.running(nil)
 	if ready != nil {
 		go func() {
 			if gp.WaitForReadyContext(ctx) == nil {
@@ -117,25 +123,36 @@ func (p *Processor) Run(ctx context.Context, ready func()) error {
 func (p *Processor) process(ctx goka.Context, msg any) {
 	raw, _ := msg.([]byte)
 	m := cekafka.Message{Key: []byte(ctx.Key()), Value: raw, Headers: fromGokaHeaders(ctx.Headers())}
+	// The decision is a span in the trace of the event that asked for it:
+	// for a bid, the trace of the HTTP request that placed it.
+	tctx, span := telemetry.StartProcess(ctx.Context(), "decide "+string(ctx.Topic()), telemetry.Origin{
+		Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(), Group: string(Group),
+	}, m.Headers)
+	defer span.End()
 	in, err := p.decode(string(ctx.Topic()), m)
 	if err != nil {
-		p.deadLetter(ctx, m, err)
+		span.SetStatus(codes.Error, err.Error())
+		p.deadLetter(ctx, tctx, m, err)
 		return
 	}
+	span.SetAttributes(attribute.String("cloudevents.event_id", in.EventID), attribute.String("auction.item_id", ctx.Key()))
 	var s State
 	if cur, ok := ctx.Value().(*State); ok && cur != nil {
 		s = *cur
 	}
 	now := p.cfg.Now()
 	next, outs := Decide(s, in, now)
+	p.count(s, next)
 	for _, o := range outs {
 		switch d := o.Data.(type) {
 		case schemas.BidAccepted:
 			p.cfg.Metrics.Decision(true, "")
+			span.SetAttributes(attribute.String("auction.verdict", "accepted"))
 		case schemas.BidRejected:
 			p.cfg.Metrics.Decision(false, string(d.Reason))
+			span.SetAttributes(attribute.String("auction.verdict", "rejected"), attribute.String("auction.reason", string(d.Reason)))
 		}
-		if err := p.emit(ctx, in.EventID, o); err != nil {
+		if err := p.emit(ctx, tctx, in.EventID, o); err != nil {
 			// An output we built ourselves failed to encode: a bug, not bad input.
 			ctx.Fail(err)
 		}
@@ -201,7 +218,25 @@ func data[T any](e event.Event) (*T, error) {
 	return &v, nil
 }
 
-func (p *Processor) emit(ctx goka.Context, cause string, o Output) error {
+// count tells the metrics about an auction that opened or closed.
+func (p *Processor) count(before, after State) {
+	if before.Status == after.Status {
+		return
+	}
+	switch {
+	case after.Status == StatusOpen:
+		p.cfg.Metrics.AuctionOpened()
+	case after.Status == StatusClosed && after.Result != nil:
+		outcome := "unsold"
+		if after.Result.Sold {
+			outcome = "sold"
+		}
+		p.cfg.Metrics.AuctionClosed(outcome)
+	}
+}
+
+// emit writes o, caused by the event cause, with the trace context of tctx.
+func (p *Processor) emit(ctx goka.Context, tctx context.Context, cause string, o Output) error {
 	e, err := schemas.NewEvent(o.Type, schemas.Meta{
 		ID: o.ID, Source: source, Subject: ctx.Key(), Time: p.cfg.Now(), CausationID: cause,
 	}, o.Data)
@@ -212,15 +247,16 @@ func (p *Processor) emit(ctx goka.Context, cause string, o Output) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", o.Type, err)
 	}
-	ctx.Emit(goka.Stream(o.Topic), ctx.Key(), m.Value, goka.WithCtxEmitHeaders(toGokaHeaders(m.Headers)))
+	hs := telemetry.Inject(tctx, m.Headers)
+	ctx.Emit(goka.Stream(o.Topic), ctx.Key(), m.Value, goka.WithCtxEmitHeaders(toGokaHeaders(hs)))
 	return nil
 }
 
 // deadLetter moves a record the processor cannot read out of the way: the
 // partition goes on, and the record waits on auction.dead-letter with its
 // origin for someone to look at.
-func (p *Processor) deadLetter(ctx goka.Context, m cekafka.Message, cause error) {
-	p.cfg.Log.Warn("dead-lettering record", "topic", ctx.Topic(), "partition", ctx.Partition(),
+func (p *Processor) deadLetter(ctx goka.Context, tctx context.Context, m cekafka.Message, cause error) {
+	p.cfg.Log.WarnContext(tctx, "dead-lettering record", "topic", ctx.Topic(), "partition", ctx.Partition(),
 		"offset", ctx.Offset(), "err", cause)
 	p.cfg.Metrics.DeadLetter(string(Group))
 	rec := kafkaio.DeadLetter(m, schemas.DeadLetter{
