@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# infra/bench/run.sh — the benchmark in one go: starts the platform, runs
+# `auction loadgen -scenario suite` against it (the minimal reference handler,
+# single bids, batched bids, verdict latency, pipeline efficiency, close
+# latency and the raw broker baseline, all in the same run) and prints every
+# target as a ratio with the absolute figures beside it.
+#
+#   infra/bench/run.sh [embedded|real|both] [loadgen flags...]
+#
+#   embedded  (default) `auction run` on its embedded broker
+#   real      `auction run` on a real Apache Kafka 4.x broker: KAFKA_BROKERS
+#             if set, else one started here with infra/kafka/kafka.sh (needs
+#             java 17+ and, the first time, mvn) and stopped afterwards
+#   both      embedded, then real
+#
+# Extra flags go to the loadgen, e.g. `-step 10s` for longer search steps
+# (the default of 5 s makes a run of a few minutes) or `-batch-slo 500ms`.
+#
+# Environment (all optional):
+#   BENCH_DIR          binary, platform logs, JSON results (${TMPDIR:-/tmp}/auction-bench)
+#   BENCH_HTTP_PORT    the gateway's port                  (18480)
+#   BENCH_KAFKA_PORT   the embedded broker's port          (18492)
+#   KAFKA_BROKERS      a real cluster for `real`
+#   KAFKA_PORT         port of the broker started here     (19392; not make test-integration's)
+#   AUCTION_PARTITIONS partitions of the platform's topics (6)
+#
+# The platform runs with AUCTION_RATE_LIMIT=0 (the loadgen is one client with
+# a handful of users), AUCTION_CLOSE_GRACE=1s (short auctions) and demo users
+# off. Results: BENCH_DIR/<mode>.json and BENCH_DIR/<mode>.txt.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+dir=${BENCH_DIR:-${TMPDIR:-/tmp}/auction-bench}
+http_port=${BENCH_HTTP_PORT:-18480}
+kafka_port=${BENCH_KAFKA_PORT:-18492}
+partitions=${AUCTION_PARTITIONS:-6}
+grace=1s
+
+mode=embedded
+case "${1:-}" in
+embedded | real | both) mode=$1; shift ;;
+esac
+
+mkdir -p "$dir"
+bin=$dir/auction
+echo "bench: building $bin" >&2
+(cd "$root" && go build -o "$bin" ./cmd/auction)
+
+platform_pid=
+broker_started=
+
+stop_platform() {
+	if [[ -n $platform_pid ]] && kill -0 "$platform_pid" 2>/dev/null; then
+		kill -TERM "$platform_pid" 2>/dev/null || true
+		for _ in $(seq 300); do
+			kill -0 "$platform_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$platform_pid" 2>/dev/null || true
+		wait "$platform_pid" 2>/dev/null || true
+	fi
+	platform_pid=
+}
+
+cleanup() {
+	stop_platform
+	if [[ -n $broker_started ]]; then
+		KAFKA_PORT=$broker_started KAFKA_CONTROLLER_PORT=$((broker_started + 1)) bash "$root/infra/kafka/kafka.sh" stop || true
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_platform LOGNAME [VAR=value...]: starts `auction run` and waits
+# (bounded) until /readyz answers 200.
+start_platform() {
+	local log=$dir/$1.platform.log
+	shift
+	env AUCTION_HTTP_ADDR=127.0.0.1:$http_port AUCTION_RATE_LIMIT=0 AUCTION_CLOSE_GRACE=$grace \
+		AUCTION_DEMO_USERS=false AUCTION_LOG_LEVEL=warn AUCTION_PARTITIONS=$partitions "$@" \
+		"$bin" run >"$log" 2>&1 &
+	platform_pid=$!
+	for _ in $(seq 600); do
+		if curl -sf "http://127.0.0.1:$http_port/readyz" >/dev/null 2>&1; then
+			return 0
+		fi
+		kill -0 "$platform_pid" 2>/dev/null || { echo "bench: the platform exited; see $log" >&2; tail -20 "$log" >&2; exit 1; }
+		sleep 0.1
+	done
+	echo "bench: the platform was not ready within 60s; see $log" >&2
+	exit 1
+}
+
+# suite MODE BROKERS [flags...]
+suite() {
+	local name=$1 brokers=$2
+	shift 2
+	echo "bench: $name — suite against http://127.0.0.1:$http_port, brokers $brokers" >&2
+	"$bin" loadgen -scenario suite -url "http://127.0.0.1:$http_port" -brokers "$brokers" \
+		-grace "$grace" -partitions "$partitions" -json "$dir/$name.json" "$@" | tee "$dir/$name.txt"
+}
+
+if [[ $mode == embedded || $mode == both ]]; then
+	start_platform embedded AUCTION_EMBEDDED_KAFKA_PORT=$kafka_port
+	suite embedded "127.0.0.1:$kafka_port" "$@"
+	stop_platform
+fi
+
+if [[ $mode == real || $mode == both ]]; then
+	brokers=${KAFKA_BROKERS:-}
+	if [[ -z $brokers ]]; then
+		port=${KAFKA_PORT:-19392}
+		export KAFKA_PORT=$port KAFKA_CONTROLLER_PORT=$((port + 1))
+		bash "$root/infra/kafka/kafka.sh" fetch
+		bash "$root/infra/kafka/kafka.sh" start
+		broker_started=$port
+		brokers=127.0.0.1:$port
+	fi
+	start_platform real AUCTION_KAFKA_BROKERS="$brokers"
+	suite real "$brokers" "$@"
+	stop_platform
+fi
+echo "bench: results in $dir" >&2

@@ -1,0 +1,329 @@
+package kafkaload
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/google/uuid"
+
+	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/schemas"
+	"github.com/auctionflow/auction/schemas/cekafka"
+)
+
+// BaselineConfig sizes the raw broker measurement.
+type BaselineConfig struct {
+	Kafka kafkaio.Config
+	// Records is how many records each phase moves (default 100,000).
+	Records int
+	// Batch is how many records one Write carries, as POST /v1/bids writes
+	// a batch in one produce call (default 1,000).
+	Batch int
+	// Writers is how many Writes are in flight at once (default 4).
+	Writers int
+	// Keys is how many distinct item ids the records are spread over
+	// (default 1,000).
+	Keys int
+}
+
+// Throughput is one phase of the baseline.
+type Throughput struct {
+	Records     int64         `json:"records"`
+	Bytes       int64         `json:"bytes"`
+	Elapsed     time.Duration `json:"elapsedNs"`
+	PerSecond   float64       `json:"perSecond"`
+	MBPerSecond float64       `json:"mbPerSecond"`
+}
+
+func throughput(n, bytes int64, d time.Duration) Throughput {
+	t := Throughput{Records: n, Bytes: bytes, Elapsed: d}
+	if s := d.Seconds(); s > 0 {
+		t.PerSecond = float64(n) / s
+		t.MBPerSecond = float64(bytes) / s / 1e6
+	}
+	return t
+}
+
+// Baseline is the broker's raw throughput with records the size of a bid
+// event: producing alone, consuming alone (a backlog from the start), and
+// both at once (the time from the first write to the last read).
+type Baseline struct {
+	RecordBytes    int        `json:"recordBytes"`
+	Partitions     int        `json:"partitions"`
+	Produce        Throughput `json:"produce"`
+	Consume        Throughput `json:"consume"`
+	ProduceConsume Throughput `json:"produceConsume"`
+}
+
+// RunBaseline measures the broker of cfg.Kafka on a topic of its own, with
+// the platform's producer (kafkaio: acks=all, idempotence, the fnv1a
+// partitioner, lz4) and bid-placed records encoded as the edge encodes them.
+// The topic is deleted afterwards.
+func RunBaseline(ctx context.Context, cfg BaselineConfig, log *slog.Logger) (Baseline, error) {
+	if cfg.Records <= 0 {
+		cfg.Records = 100_000
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 1000
+	}
+	if cfg.Writers <= 0 {
+		cfg.Writers = 4
+	}
+	if cfg.Keys <= 0 {
+		cfg.Keys = 1000
+	}
+	if cfg.Kafka.Partitions <= 0 {
+		cfg.Kafka.Partitions = schemas.DefaultPartitions
+	}
+	if cfg.Kafka.Replication <= 0 {
+		cfg.Kafka.Replication = 1
+	}
+	cfg.Kafka.ClientID = "loadgen-baseline"
+	topic := fmt.Sprintf("loadgen.baseline.%d", time.Now().UnixNano())
+	if err := createTopic(ctx, cfg.Kafka, topic); err != nil {
+		return Baseline{}, err
+	}
+	defer deleteTopic(cfg.Kafka, topic, log)
+
+	recs, size, err := bidRecords(topic, cfg.Keys)
+	if err != nil {
+		return Baseline{}, err
+	}
+	p, err := kafkaio.NewProducer(cfg.Kafka, log)
+	if err != nil {
+		return Baseline{}, err
+	}
+	defer p.Close()
+	b := Baseline{RecordBytes: size, Partitions: cfg.Kafka.Partitions}
+	n := int64(cfg.Records)
+
+	start := time.Now()
+	if err := produce(ctx, p, recs, cfg); err != nil {
+		return b, fmt.Errorf("baseline produce: %w", err)
+	}
+	b.Produce = throughput(n, n*int64(size), time.Since(start))
+
+	c, err := newConsumer(cfg.Kafka)
+	if err != nil {
+		return b, err
+	}
+	defer c.Close()
+	if err := assign(c, topic, false); err != nil {
+		return b, err
+	}
+	start = time.Now()
+	if err := consume(ctx, c, n); err != nil {
+		return b, fmt.Errorf("baseline consume: %w", err)
+	}
+	b.Consume = throughput(n, n*int64(size), time.Since(start))
+
+	// Both at once: a consumer at the end of the topic reads what the
+	// writers produce while they produce it.
+	c2, err := newConsumer(cfg.Kafka)
+	if err != nil {
+		return b, err
+	}
+	defer c2.Close()
+	if err := assign(c2, topic, true); err != nil {
+		return b, err
+	}
+	read := make(chan error, 1)
+	start = time.Now()
+	go func() { read <- consume(ctx, c2, n) }()
+	if err := produce(ctx, p, recs, cfg); err != nil {
+		return b, fmt.Errorf("baseline produce+consume: %w", err)
+	}
+	if err := <-read; err != nil {
+		return b, fmt.Errorf("baseline produce+consume: %w", err)
+	}
+	b.ProduceConsume = throughput(n, n*int64(size), time.Since(start))
+	return b, nil
+}
+
+// bidRecords encodes one bid-placed event per key, as the edge would.
+func bidRecords(topic string, keys int) ([]kafkaio.Record, int, error) {
+	now := time.Now().UTC()
+	recs := make([]kafkaio.Record, keys)
+	size := 0
+	for i := range recs {
+		item := uuid.Must(uuid.NewV7()).String()
+		bid := schemas.BidPlaced{
+			BidID: uuid.Must(uuid.NewV7()).String(), ItemID: item,
+			Bidder: schemas.Party{ID: "u-" + uuid.Must(uuid.NewV7()).String(), Name: "Load bidder", Location: "GB-LON"},
+			Amount: schemas.Money{Amount: 123456, Currency: "EUR"}, PlacedAt: now,
+		}
+		e, err := schemas.NewEvent(schemas.TypeBidPlaced, schemas.Meta{
+			ID: bid.BidID, Source: schemas.Source + "/functions/placebid", Subject: item, Time: now}, bid)
+		if err != nil {
+			return nil, 0, err
+		}
+		m, err := cekafka.Encode(e)
+		if err != nil {
+			return nil, 0, err
+		}
+		recs[i] = kafkaio.Record{Topic: topic, Message: m}
+		if i == 0 {
+			size = len(m.Key) + len(m.Value)
+			for _, h := range m.Headers {
+				size += len(h.Key) + len(h.Value)
+			}
+		}
+	}
+	return recs, size, nil
+}
+
+// produce writes cfg.Records records, cycling through recs, in Writes of
+// cfg.Batch with cfg.Writers in flight.
+func produce(ctx context.Context, p *kafkaio.Producer, recs []kafkaio.Record, cfg BaselineConfig) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, cfg.Writers)
+	total := int64(cfg.Records)
+	for range cfg.Writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			batch := make([]kafkaio.Record, 0, cfg.Batch)
+			for {
+				from := next.Add(int64(cfg.Batch)) - int64(cfg.Batch)
+				if from >= total || ctx.Err() != nil {
+					return
+				}
+				batch = batch[:0]
+				for i := from; i < min(from+int64(cfg.Batch), total); i++ {
+					batch = append(batch, recs[i%int64(len(recs))])
+				}
+				if err := p.Write(ctx, batch...); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return errors.Join(<-errs, ctx.Err())
+}
+
+func newConsumer(cfg kafkaio.Config) (*kafka.Consumer, error) {
+	c, err := kafka.NewConsumer(cfg.ConfigMap(kafka.ConfigMap{
+		"group.id":                 fmt.Sprintf("loadgen-baseline-%d", time.Now().UnixNano()),
+		"enable.auto.commit":       false,
+		"enable.auto.offset.store": false,
+		"fetch.wait.max.ms":        10,
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("baseline consumer: %w", err)
+	}
+	return c, nil
+}
+
+// assign gives c every partition of topic, from the beginning or the end.
+func assign(c *kafka.Consumer, topic string, end bool) error {
+	md, err := c.GetMetadata(&topic, false, 10000)
+	if err != nil {
+		return fmt.Errorf("metadata of %s: %w", topic, err)
+	}
+	var parts []kafka.TopicPartition
+	for _, p := range md.Topics[topic].Partitions {
+		low, high, err := c.QueryWatermarkOffsets(topic, p.ID, 10000)
+		if err != nil {
+			return fmt.Errorf("watermarks of %s/%d: %w", topic, p.ID, err)
+		}
+		off := low
+		if end {
+			off = high
+		}
+		parts = append(parts, kafka.TopicPartition{Topic: &topic, Partition: p.ID, Offset: kafka.Offset(off)})
+	}
+	return c.Assign(parts)
+}
+
+// consume reads n records (and throws them away: the baseline is the
+// transport, not any work on the records).
+func consume(ctx context.Context, c *kafka.Consumer, n int64) error {
+	var got int64
+	for got < n {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("read %d of %d records: %w", got, n, err)
+		}
+		switch m := c.Poll(100).(type) {
+		case *kafka.Message:
+			got++
+		case kafka.Error:
+			if m.IsFatal() {
+				return m
+			}
+		}
+	}
+	return nil
+}
+
+func createTopic(ctx context.Context, cfg kafkaio.Config, topic string) error {
+	admin, err := kafka.NewAdminClient(cfg.ConfigMap(nil))
+	if err != nil {
+		return fmt.Errorf("baseline admin: %w", err)
+	}
+	defer admin.Close()
+	res, err := admin.CreateTopics(ctx, []kafka.TopicSpecification{{
+		Topic: topic, NumPartitions: cfg.Partitions, ReplicationFactor: cfg.Replication}})
+	if err != nil {
+		return fmt.Errorf("create %s: %w", topic, err)
+	}
+	for _, r := range res {
+		if r.Error.Code() != kafka.ErrNoError {
+			return fmt.Errorf("create %s: %w", topic, r.Error)
+		}
+	}
+	// A real cluster answers before every partition has a leader.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		md, err := admin.GetMetadata(&topic, false, 5000)
+		if err == nil && leaders(md.Topics[topic], cfg.Partitions) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("create %s: no leader for every partition within 30s (%v)", topic, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func leaders(tm kafka.TopicMetadata, n int) bool {
+	if tm.Error.Code() != kafka.ErrNoError || len(tm.Partitions) != n {
+		return false
+	}
+	for _, p := range tm.Partitions {
+		if p.Error.Code() != kafka.ErrNoError || p.Leader < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func deleteTopic(cfg kafkaio.Config, topic string, log *slog.Logger) {
+	admin, err := kafka.NewAdminClient(cfg.ConfigMap(nil))
+	if err != nil {
+		log.Warn("baseline: topic left behind", "topic", topic, "err", err)
+		return
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := admin.DeleteTopics(ctx, []string{topic}); err != nil {
+		log.Warn("baseline: topic left behind", "topic", topic, "err", err)
+	}
+}
+
+func jsonData(b []byte, v any) error { return json.Unmarshal(b, v) }
