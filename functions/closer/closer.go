@@ -12,8 +12,11 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/internal/telemetry"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/schemas/cekafka"
 )
@@ -233,7 +236,7 @@ func (c *Closer) read(ctx context.Context, prod *kafkaio.Producer, m *kafka.Mess
 		return nil
 	}
 	e := &entry{itemID: item.ItemID, endsAt: item.EndsAt, closeAt: item.EndsAt.Add(c.cfg.Grace),
-		cause: cause, offset: offset}
+		cause: cause, placed: telemetry.SpanContextOf(msg.Headers), offset: offset}
 	if c.sched.add(part, e) {
 		c.log.Debug("scheduled close", "item", item.ItemID, "closeAt", e.closeAt,
 			"partition", part, "offset", offset)
@@ -324,6 +327,17 @@ func (c *Closer) emit(ctx context.Context, prod *kafkaio.Producer) {
 // acknowledgement, retrying until it comes or ctx ends. A write that fails
 // may still have happened; retrying then only repeats a close-due.
 func (c *Closer) publish(ctx context.Context, prod *kafkaio.Producer, due []*entry) {
+	// Closing is a trace of its own, linked to the placement of every item
+	// it closes: it happens long after, caused by time.
+	links := make([]trace.Link, 0, len(due))
+	for _, e := range due {
+		if e.placed.IsValid() {
+			links = append(links, trace.Link{SpanContext: e.placed})
+		}
+	}
+	ctx, span := telemetry.Tracer().Start(ctx, "close due auctions", trace.WithNewRoot(), trace.WithLinks(links...),
+		trace.WithAttributes(attribute.Int("auction.items", len(due))))
+	defer span.End()
 	now := c.cfg.Now()
 	ready := due[:0:0]
 	for _, e := range due {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // schedule is the closer's memory: for each partition it owns, the items it
@@ -52,8 +53,10 @@ type entry struct {
 	itemID  string
 	endsAt  time.Time
 	closeAt time.Time
-	// cause is the id of the item-placed event, the close-due's causation.
+	// cause is the id of the item-placed event, the close-due's causation;
+	// placed is the span that wrote it, which the close links to.
 	cause  string
+	placed trace.SpanContext
 	offset int64
 	part   *partition
 	acked  bool
