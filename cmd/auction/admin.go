@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sort"
 	"sync"
 	"time"
@@ -132,6 +133,13 @@ func adminHandler(r *readiness, m *metrics.Metrics) http.Handler {
 		}
 		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
 	})
+	// Go's profiler, on the admin port only (never on the API's):
+	// go tool pprof http://ADMIN/debug/pprof/profile?seconds=20
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return mux
 }
 
