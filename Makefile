@@ -1,7 +1,7 @@
 # One-liners; the README explains each. CI runs `make ci`.
 GO ?= go
 
-.PHONY: run test test-integration lint bench ci up-local
+.PHONY: run test test-integration lint bench bench-load ci up-local
 
 run: ## the whole platform in one process, embedded broker, demo users
 	$(GO) run ./cmd/auction run
@@ -34,5 +34,8 @@ lint: ## formatting and vet
 
 bench: ## short benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchtime 200ms ./...
+
+bench-load: ## the load generator's suite against the platform (embedded broker; BENCHMARKS.md says more)
+	bash infra/bench/run.sh
 
 ci: lint test
