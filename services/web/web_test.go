@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -171,7 +172,8 @@ func TestServe(t *testing.T) {
 // TestRevalidate: a browser holding the current copy gets 304 and no body.
 func TestRevalidate(t *testing.T) {
 	h := web.Handler()
-	for _, target := range []string{"/"} {
+	page := body(t, fetch(t, h, http.MethodGet, "/", nil))
+	for _, target := range []string{"/", assetPaths.FindStringSubmatch(page)[1]} {
 		first := fetch(t, h, http.MethodGet, target, nil)
 		etag := first.Header.Get("ETag")
 		if etag == "" {
@@ -184,11 +186,29 @@ func TestRevalidate(t *testing.T) {
 	}
 }
 
-// ExampleHandler mounts the page beside an API, as the gateway does: the
-// API's routes win, the page has the rest.
+// The page beside an API, as the gateway mounts it: the API's routes win,
+// the page has the rest.
 func ExampleHandler() {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/items", func(w http.ResponseWriter, r *http.Request) { /* the API */ })
+	mux.HandleFunc("GET /v1/items", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"items":[]}`))
+	})
 	mux.Handle("/", web.Handler())
-	_ = http.ListenAndServe // e.g. http.ListenAndServe(":8080", mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	for _, path := range []string{"/", "/v1/items", "/nowhere.js"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		resp.Body.Close()
+		fmt.Println(path, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	// Output:
+	// / 200 text/html; charset=utf-8
+	// /v1/items 200 application/json
+	// /nowhere.js 404 text/plain; charset=utf-8
 }

@@ -56,7 +56,7 @@ export function signinView(view) {
   }
 
   const form = h('form', {
-    id: 'signin-form', novalidate: false,
+    id: 'signin-form',
     onsubmit(ev) {
       ev.preventDefault();
       attempt(email.value.trim(), password.value);

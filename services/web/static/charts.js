@@ -15,7 +15,7 @@ function svg(name, attrs = {}, ...children) {
 function frame(title, description, width, height) {
   const id = `chart-${++seq}`;
   const root = svg('svg', {
-    viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img',
+    viewBox: `0 0 ${width} ${height}`, width, height, role: 'img',
     'aria-labelledby': `${id}-t ${id}-d`, class: 'chart', preserveAspectRatio: 'xMinYMin meet',
   });
   root.append(svg('title', { id: `${id}-t` }, title), svg('desc', { id: `${id}-d` }, description));
@@ -43,13 +43,13 @@ export function bars(title, rows, { cls = 's1' } = {}) {
     const y = 4 + i * ROW;
     const w = Math.max(r.value > 0 ? 2 : 0, (r.value / max) * span);
     root.append(
-      svg('text', { x: LABEL - 8, y: y + ROW / 2, class: 'label', 'text-anchor': 'end', 'dominant-baseline': 'middle' }, r.label),
+      svg('text', { x: LABEL - 8, y: y + ROW / 2, class: 'c-label', 'text-anchor': 'end', 'dominant-baseline': 'middle' }, r.label),
       svg('rect', { x: LABEL, y: y + 4, width: w.toFixed(1), height: ROW - 8, rx: 3, class: `bar ${cls}` },
         svg('title', {}, `${r.label}: ${r.text ?? r.value}`)),
-      svg('text', { x: LABEL + w + 6, y: y + ROW / 2, class: 'value', 'dominant-baseline': 'middle' }, r.text ?? String(r.value)),
+      svg('text', { x: LABEL + w + 6, y: y + ROW / 2, class: 'c-value', 'dominant-baseline': 'middle' }, r.text ?? String(r.value)),
     );
   });
-  if (!rows.length) root.append(svg('text', { x: 8, y: ROW / 2 + 4, class: 'label', 'dominant-baseline': 'middle' }, 'No data yet'));
+  if (!rows.length) root.append(svg('text', { x: 8, y: ROW / 2 + 4, class: 'c-label', 'dominant-baseline': 'middle' }, 'No data yet'));
   return fig;
 }
 
@@ -68,13 +68,13 @@ export function grouped(title, series, groups) {
   let x = LABEL;
   series.forEach((s) => {
     root.append(svg('rect', { x, y: 6, width: 12, height: 12, rx: 2, class: `bar ${s.cls}` }),
-      svg('text', { x: x + 18, y: 12, class: 'label', 'dominant-baseline': 'middle' }, s.name));
-    x += 24 + s.name.length * 8;
+      svg('text', { x: x + 18, y: 12, class: 'c-label', 'dominant-baseline': 'middle' }, s.name));
+    x += 30 + s.name.length * 8;
   });
   const span = WIDTH - LABEL - 100;
   groups.forEach((g, gi) => {
     const y0 = legendH + gi * groupH;
-    root.append(svg('text', { x: LABEL - 8, y: y0 + groupH / 2 - 2, class: 'label', 'text-anchor': 'end', 'dominant-baseline': 'middle' }, g.label));
+    root.append(svg('text', { x: LABEL - 8, y: y0 + groupH / 2 - 2, class: 'c-label', 'text-anchor': 'end', 'dominant-baseline': 'middle' }, g.label));
     series.forEach((s, si) => {
       const v = g.values[si];
       const text = g.texts?.[si] ?? String(v);
@@ -83,11 +83,11 @@ export function grouped(title, series, groups) {
       root.append(
         svg('rect', { x: LABEL, y, width: w.toFixed(1), height: 14, rx: 2, class: `bar ${s.cls}` },
           svg('title', {}, `${g.label}, ${s.name}: ${text}`)),
-        svg('text', { x: LABEL + w + 5, y: y + 7, class: 'value', 'dominant-baseline': 'middle' }, text),
+        svg('text', { x: LABEL + w + 5, y: y + 7, class: 'c-value', 'dominant-baseline': 'middle' }, text),
       );
     });
   });
-  if (!groups.length) root.append(svg('text', { x: 8, y: legendH + 14, class: 'label' }, 'No data yet'));
+  if (!groups.length) root.append(svg('text', { x: 8, y: legendH + 14, class: 'c-label' }, 'No data yet'));
   return fig;
 }
 
@@ -99,7 +99,7 @@ export function stacked(title, parts) {
   let x = 0;
   if (!total) {
     root.append(svg('rect', { x: 0, y: 8, width: WIDTH, height: 30, rx: 4, class: 'bar empty' }),
-      svg('text', { x: 8, y: 24, class: 'label', 'dominant-baseline': 'middle' }, 'No completed auctions yet'));
+      svg('text', { x: 8, y: 24, class: 'c-label', 'dominant-baseline': 'middle' }, 'No completed auctions yet'));
     return fig;
   }
   parts.forEach((p) => {
@@ -113,7 +113,7 @@ export function stacked(title, parts) {
   x = 0;
   parts.forEach((p) => {
     root.append(svg('rect', { x, y: 50, width: 12, height: 12, rx: 2, class: `bar ${p.cls}` }),
-      svg('text', { x: x + 18, y: 56, class: 'label', 'dominant-baseline': 'middle' },
+      svg('text', { x: x + 18, y: 56, class: 'c-label', 'dominant-baseline': 'middle' },
         `${p.label} ${p.value} (${Math.round((p.value / total) * 100)} %)`));
     x += 200;
   });

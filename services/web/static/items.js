@@ -77,11 +77,11 @@ export async function listView(view) {
     if (!tr) {
       tr = h('tr', { id: `row-${it.itemId}`, 'data-item': it.itemId },
         h('th', { scope: 'row' }, h('a', { href: `#/items/${enc(it.itemId)}` }, it.title)),
-        h('td', {}, it.category), h('td', { class: 'price num' }), h('td', { class: 'bids num' }),
+        h('td', {}, it.category), h('td', { class: 'amount num' }), h('td', { class: 'bids num' }),
         h('td', { class: 'ends' }), h('td', { class: 'status' }));
       rows.set(it.itemId, tr);
     }
-    const cell = tr.querySelector('.price');
+    const cell = tr.querySelector('.amount');
     const amount = String(price(it));
     if (cell.dataset.amount && cell.dataset.amount !== amount) pulse(cell);
     cell.dataset.amount = amount;
@@ -122,7 +122,11 @@ export async function listView(view) {
       });
       if (stop) streams.set(id, stop);
     }
-    state.textContent = `Updated ${new Date().toLocaleTimeString()}. ${streams.size ? `Live: the ${streams.size} ending soonest; the others refresh every few seconds.` : ''}`;
+    const open = sorted.filter((it) => it.status === 'open').length;
+    let live = '';
+    if (streams.size && streams.size === open) live = 'Prices are live.';
+    else if (streams.size) live = `Prices are live for the ${streams.size} ending soonest; the others refresh every few seconds.`;
+    state.textContent = `Updated ${new Date().toLocaleTimeString()}. ${live}`;
   }
 
   function update(it) {
@@ -242,6 +246,10 @@ export async function itemView(view, id) {
   const bidMsg = h('p', { id: 'bid-message', class: 'bid-message', role: 'status', 'aria-live': 'polite' });
   const submitBtn = h('button', { id: 'bid-submit', type: 'submit' }, 'Place bid');
   let suggested = '';
+  let edited = false; // the reader typed an amount of their own
+  amount.addEventListener('input', () => {
+    edited = true;
+  });
   let retry = null; // {amount, key}: a bid whose answer was lost, to send again under the same key
 
   function say(outcome, text, minor) {
@@ -253,6 +261,7 @@ export async function itemView(view, id) {
 
   async function placeBid(ev) {
     ev.preventDefault();
+    bidMsg.dataset.input = amount.value; // what this message answers
     const minor = toMinor(amount.value, it.currency);
     if (Number.isNaN(minor) || minor <= 0) {
       amount.setAttribute('aria-invalid', 'true');
@@ -273,6 +282,7 @@ export async function itemView(view, id) {
       });
       if (status === 200 && data.status === 'accepted') {
         say('accepted', `Accepted: your bid of ${money(minor, it.currency)} is the highest (bid number ${data.bidCount}).`, minor);
+        amount.value = suggested; // kept current as the price moves
       } else {
         say('pending', `Your bid of ${money(minor, it.currency)} is recorded; the processor's decision will appear in the live feed.`, minor);
       }
@@ -294,6 +304,7 @@ export async function itemView(view, id) {
       }
     } finally {
       submitBtn.disabled = false;
+      edited = false; // answered: suggest the next minimum again
     }
   }
 
@@ -332,9 +343,10 @@ export async function itemView(view, id) {
     statusEl.dataset.status = it.status;
     reserveEl.textContent = it.reserveMet ? 'met (or none)' : 'not met yet';
     tick();
-    // Keep the suggested amount current unless the reader typed their own.
+    // Keep the suggested amount current, unless the reader is typing or
+    // typed their own.
     const next = toMajor(minimumBid(it), it.currency);
-    if (amount.value === '' || amount.value === suggested) amount.value = next;
+    if (!edited && document.activeElement !== amount && (amount.value === '' || amount.value === suggested)) amount.value = next;
     suggested = next;
     hint.textContent = `At least ${money(minimumBid(it), it.currency)}.`;
     if (closed) {
@@ -383,7 +395,8 @@ export async function itemView(view, id) {
 
   renderState();
   renderBidBox();
-  entry('start', h('time', { datetime: new Date().toISOString() }, clock(new Date())), ' Following this auction live.');
+  entry('start', h('time', { datetime: new Date().toISOString() }, clock(new Date())),
+    it.status === 'closed' ? ' This auction had closed when you opened it; its events are in its lineage.' : ' Following this auction live.');
   view.every(1000, tick);
 
   const stop = follow(it.itemId, {

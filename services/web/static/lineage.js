@@ -117,11 +117,11 @@ function timeline(events) {
     }
     const dt = Date.parse(e.time) - t0;
     list.append(h('li', { id: `ev-${i}`, tabindex: -1, 'data-type': e.type, 'data-cause': cause ?? '' },
-      h('p', { class: 'when' }, h('time', { datetime: e.time, title: when(e.time) }, clock(e.time)), i ? h('span', { class: 'hint' }, ` +${dt} ms`) : null),
-      h('p', {}, h('code', { class: 'type' }, e.type)),
-      h('p', { class: 'where' }, `${e.topic} · partition ${e.partition} · offset ${e.offset}`),
+      h('p', { class: 'head' }, h('time', { datetime: e.time, title: when(e.time) }, clock(e.time)),
+        h('span', { class: 'hint' }, i ? ` +${dt} ms ` : ' '), h('code', { class: 'type' }, e.type)),
+      h('p', { class: 'where' }, `${e.topic} · partition ${e.partition} · offset ${e.offset} · trace `,
+        h('code', { class: `chip ${traceClass(e.traceId)}`, title: 'trace id' }, e.traceId || '—')),
       causeEl,
-      h('p', { class: 'trace' }, 'trace ', h('code', { class: `chip ${traceClass(e.traceId)}` }, e.traceId || '—')),
       h('details', {}, h('summary', {}, 'Envelope'),
         h('dl', { class: 'facts small' },
           h('dt', {}, 'id'), h('dd', {}, h('code', {}, e.id)),
@@ -148,7 +148,8 @@ function timeline(events) {
       if (c === undefined || !document.getElementById(`ev-${c}`)) return;
       const y1 = y(c);
       const y2 = y(i);
-      const bend = Math.min(34, 10 + Math.abs(i - c) * 6);
+      // Longer jumps bend further out, so arrows from one cause fan out.
+      const bend = 6 + Math.min(Math.abs(i - c), 10) * 2.8;
       arrows.append(svg('path', {
         d: `M43 ${y1} C ${43 - bend} ${y1}, ${43 - bend} ${y2}, 42 ${y2}`, class: 'arrow', 'marker-end': 'url(#arrowhead)',
       }));

@@ -13,6 +13,11 @@ export function flash(text, kind = 'info') {
 // go shows another view, and a message on it.
 export function go(path, message) {
   carried = message || null;
+  if (location.hash === `#${path}`) {
+    // Already there (the reader moved on while a request ran): show it again.
+    dispatchEvent(new HashChangeEvent('hashchange'));
+    return;
+  }
   location.hash = `#${path}`;
 }
 
