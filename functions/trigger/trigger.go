@@ -22,15 +22,6 @@ const (
 	// backlogPollTimeout replaces it while records wait for a worker with
 	// a full inbox, so they reach it soon after it has room.
 	backlogPollTimeout = 5 * time.Millisecond
-
-	// A partition whose backlog reaches pauseBatches batches is paused; it
-	// is resumed when the backlog is down to resumeBatches. With the inbox,
-	// a partition runs at most five batches ahead of its handler, which
-	// bounds memory. The gap between the two keeps the partition from
-	// flapping: a resumed partition waits for the broker's next fetch (up to
-	// fetch.wait.max.ms), and it has a batch or two left to work on meanwhile.
-	pauseBatches  = 4
-	resumeBatches = 1
 )
 
 // Trigger reads its topics in a consumer group and calls a Handler with
@@ -237,7 +228,10 @@ func (s *session) route(m *kafka.Message) {
 		}
 	}
 	p.backlog = append(p.backlog, rec)
-	if !p.paused && len(p.backlog) >= pauseBatches*s.t.cfg.BatchSize {
+	// A partition whose backlog reaches Prefetch records is paused, and
+	// resumed at half of it (see feed): the gap keeps it from flapping, and
+	// what is left covers the resume's round trip.
+	if !p.paused && len(p.backlog) >= s.t.cfg.Prefetch {
 		s.pause(key, p, true)
 	}
 }
@@ -267,7 +261,7 @@ func (s *session) feed() bool {
 		} else {
 			left = true
 		}
-		if p.paused && len(p.backlog) <= resumeBatches*s.t.cfg.BatchSize {
+		if p.paused && len(p.backlog) <= s.t.cfg.Prefetch/2 {
 			s.pause(key, p, false)
 		}
 	}

@@ -781,8 +781,9 @@ func TestSlowPartition(t *testing.T) {
 	var mu sync.Mutex
 	lastOffset := map[int32]int64{}
 	cfg := e.config(topic, name(t, "group"))
-	// A small inbox (2 batches of 10) fills at once behind a stuck call.
-	cfg.BatchSize = 10
+	// A small inbox (2 batches of 10) and prefetch (4 batches) fill at
+	// once behind a stuck call.
+	cfg.BatchSize, cfg.Prefetch = 10, 40
 	r := start(t, cfg, func(_ context.Context, batch []trigger.Record) error {
 		p := batch[0].Partition
 		slow.CompareAndSwap(-1, p)

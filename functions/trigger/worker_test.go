@@ -407,12 +407,16 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if got.BatchSize != 100 || got.BatchWindow != 50*time.Millisecond || got.MaxRetries != 3 ||
 		got.RetryBackoff != 100*time.Millisecond || got.MaxBackoff != 5*time.Second || got.MaxRecordAge != 0 ||
-		got.Name != "g" || got.DeadLetterTopic != schemas.TopicDeadLetter {
+		got.Name != "g" || got.DeadLetterTopic != schemas.TopicDeadLetter || got.Prefetch != MinPrefetch {
 		t.Errorf("defaults: got %+v", got)
+	}
+	if big, _ := (Config{Kafka: base.Kafka, Group: "g", Topics: base.Topics, BatchSize: 1000}).withDefaults(); big.Prefetch != 8000 {
+		t.Errorf("Prefetch with BatchSize 1000: got %d, want 8 batches", big.Prefetch)
 	}
 	bad := []Config{{}, {Kafka: base.Kafka, Group: "g"}, {Kafka: base.Kafka, Topics: base.Topics},
 		{Kafka: base.Kafka, Group: "g", Topics: base.Topics, BatchSize: -1},
-		{Kafka: base.Kafka, Group: "g", Topics: base.Topics, BatchWindow: -time.Second}}
+		{Kafka: base.Kafka, Group: "g", Topics: base.Topics, BatchWindow: -time.Second},
+		{Kafka: base.Kafka, Group: "g", Topics: base.Topics, Prefetch: -1}}
 	for i, c := range bad {
 		if _, err := c.withDefaults(); err == nil {
 			t.Errorf("config %d (%+v): got nil error, want one", i, c)
