@@ -13,6 +13,11 @@ import (
 	"net/smtp"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/auctionflow/auction/internal/telemetry"
 )
 
 // MessageIDDomain is the right-hand side of the Message-ID of every email
@@ -68,8 +73,12 @@ type SMTPMailer struct {
 
 var _ Mailer = SMTPMailer{}
 
-// Send sends one plain-text email to the address to.
-func (m SMTPMailer) Send(ctx context.Context, to, subject, body, messageID string) error {
+// Send sends one plain-text email to the address to. The SMTP session is a
+// client span of the notification's trace.
+func (m SMTPMailer) Send(ctx context.Context, to, subject, body, messageID string) (err error) {
+	ctx, span := telemetry.Tracer().Start(ctx, "smtp send", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("server.address", m.Addr), attribute.String("email.message_id", messageID)))
+	defer func() { telemetry.End(span, err) }()
 	from, err := mail.ParseAddress(m.From)
 	if err != nil {
 		return fmt.Errorf("send email: sender %q: %w", m.From, err)
