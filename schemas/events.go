@@ -252,4 +252,11 @@ type BidStatus struct {
 	Reason    RejectReason `json:"reason,omitempty"`
 	Detail    string       `json:"detail,omitempty"`
 	UpdatedAt time.Time    `json:"updatedAt"`
+	// PlacedAt, DecidedAt and BidCount (accepted bids only) complete the
+	// verdict of a decided bid, so the processor can emit the same verdict
+	// event again from this record alone when the bid is redelivered long
+	// after its auction's state forgot it.
+	PlacedAt  time.Time `json:"placedAt,omitzero"`
+	DecidedAt time.Time `json:"decidedAt,omitzero"`
+	BidCount  int       `json:"bidCount,omitempty"`
 }

@@ -2,7 +2,6 @@ package auction
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -17,6 +16,11 @@ type Input struct {
 	Item    *schemas.ItemPlaced
 	Bid     *schemas.BidPlaced
 	Close   *schemas.CloseDue
+	// Decided, with Bid, is the verdict given to that bid before, if the
+	// caller found one outside the state (see PriorVerdict): the bid has
+	// dropped out of State.Recent, and is a duplicate all the same. Decide
+	// treats it as a verdict found in State.Recent.
+	Decided *Verdict
 }
 
 // Output is an event Decide asks to emit.
@@ -29,14 +33,15 @@ type Output struct {
 	Data any
 }
 
-// VerdictAccepted is the verdict of an accepted bid in State.Verdicts.
+// VerdictAccepted is the verdict of an accepted bid (see Verdict.Status).
 const VerdictAccepted = "accepted"
 
 // Decide applies in to s at time now and returns the new state and the
 // events to emit. It is pure: no I/O, no clock, no goka. The rules:
 //
-//   - a bid is decided once (by bid id); a bid for an item not seen yet is
-//     held and decided when the item arrives;
+//   - a bid is decided once (by bid id): a bid met again, in State.Recent
+//     or as in.Decided, gets its first verdict again; a bid for an item not
+//     seen yet is held and decided when the item arrives;
 //   - a bid is accepted only while the auction is open, if it was placed
 //     (event time, stamped at the edge) before endsAt, by someone other than
 //     the seller, in the item's currency, at or above the starting price and
@@ -45,12 +50,17 @@ const VerdictAccepted = "accepted"
 //     the highest bid if the reserve is met, unsold otherwise. Bids placed
 //     before endsAt that arrive before the close (within the grace period)
 //     still count; after the close every bid is refused.
+//
+// Decided once has one gap: a duplicate that arrives after RecentVerdicts
+// newer bids on its item, and before its status reached the caller's copy
+// of auction.bid-status (milliseconds after the first decision), is decided
+// again.
 func Decide(s State, in Input, now time.Time) (State, []Output) {
 	switch {
 	case in.Item != nil:
 		return placeItem(s, *in.Item, now)
 	case in.Bid != nil:
-		return placeBid(s, *in.Bid, now)
+		return placeBid(s, *in.Bid, in.Decided, now)
 	case in.Close != nil:
 		return closeDue(s, *in.Close, now)
 	}
@@ -72,14 +82,19 @@ func placeItem(s State, item schemas.ItemPlaced, now time.Time) (State, []Output
 	var outs []Output
 	for _, b := range held {
 		var o []Output
-		s, o = placeBid(s, b, now)
+		s, o = placeBid(s, b, nil, now)
 		outs = append(outs, o...)
 	}
 	return s, outs
 }
 
-func placeBid(s State, b schemas.BidPlaced, now time.Time) (State, []Output) {
-	if v, decided := s.Verdicts[b.BidID]; decided {
+// placeBid decides b; prior is its verdict from outside the state, if any.
+func placeBid(s State, b schemas.BidPlaced, prior *Verdict, now time.Time) (State, []Output) {
+	v, decided := s.Verdict(b.BidID)
+	if !decided && prior != nil && prior.BidID == b.BidID {
+		v, decided = *prior, true
+	}
+	if decided {
 		// Decided before: the event that carried the verdict may be what was
 		// lost (a crash between the table write and the output write), so
 		// it is emitted again, identical, and consumers drop the duplicate.
@@ -94,12 +109,8 @@ func placeBid(s State, b schemas.BidPlaced, now time.Time) (State, []Output) {
 		s.Version++
 		return s, nil
 	}
-	s.Verdicts = maps.Clone(s.Verdicts)
-	if s.Verdicts == nil {
-		s.Verdicts = map[string]Verdict{}
-	}
 	s.Version++
-	v := Verdict{BidderID: b.Bidder.ID, Amount: b.Amount, PlacedAt: b.PlacedAt, DecidedAt: now}
+	v = Verdict{BidID: b.BidID, BidderID: b.Bidder.ID, Amount: b.Amount, PlacedAt: b.PlacedAt, DecidedAt: now}
 	v.Reason, v.Detail = judge(s, b)
 	if v.Reason == "" {
 		s.Highest = &Bid{BidID: b.BidID, BidderID: b.Bidder.ID, Amount: b.Amount, PlacedAt: b.PlacedAt}
@@ -109,7 +120,7 @@ func placeBid(s State, b schemas.BidPlaced, now time.Time) (State, []Output) {
 			s.Bidders = append(slices.Clip(s.Bidders), b.Bidder.ID)
 		}
 	}
-	s.Verdicts[b.BidID] = v
+	s.Recent = remember(s.Recent, v)
 	return s, []Output{v.output(b.BidID, b.ItemID)}
 }
 
@@ -191,10 +202,12 @@ func BidStatuses(in Input, next State, outs []Output, now time.Time) []schemas.B
 		switch d := o.Data.(type) {
 		case schemas.BidAccepted:
 			recs = append(recs, schemas.BidStatus{BidID: d.BidID, ItemID: d.ItemID, BidderID: d.BidderID,
-				Amount: d.Amount, Status: schemas.StatusAccepted, UpdatedAt: now})
+				Amount: d.Amount, Status: schemas.StatusAccepted, UpdatedAt: now,
+				PlacedAt: d.PlacedAt, DecidedAt: d.DecidedAt, BidCount: d.BidCount})
 		case schemas.BidRejected:
 			recs = append(recs, schemas.BidStatus{BidID: d.BidID, ItemID: d.ItemID, BidderID: d.BidderID,
-				Amount: d.Amount, Status: schemas.StatusRejected, Reason: d.Reason, Detail: d.Detail, UpdatedAt: now})
+				Amount: d.Amount, Status: schemas.StatusRejected, Reason: d.Reason, Detail: d.Detail, UpdatedAt: now,
+				PlacedAt: d.PlacedAt, DecidedAt: d.DecidedAt})
 		}
 	}
 	if b := in.Bid; b != nil && next.Item == nil &&
@@ -203,4 +216,34 @@ func BidStatuses(in Input, next State, outs []Output, now time.Time) []schemas.B
 			Amount: b.Amount, Status: schemas.StatusPending, UpdatedAt: now})
 	}
 	return recs
+}
+
+// PriorVerdict is the verdict a bid-status record st says b was given, or
+// nil if st records no decision on b: no record, a pending one, or one of a
+// bid of another item under the same id. A status carries everything the
+// verdict event needs (BidStatuses writes it so); one written before it did
+// lacks placedAt and decidedAt, which then come from b and st.UpdatedAt.
+func PriorVerdict(st *schemas.BidStatus, b schemas.BidPlaced) *Verdict {
+	if st == nil || st.BidID != b.BidID || st.ItemID != b.ItemID {
+		return nil
+	}
+	v := Verdict{BidID: b.BidID, BidderID: st.BidderID, Amount: st.Amount, PlacedAt: st.PlacedAt, DecidedAt: st.DecidedAt}
+	switch st.Status {
+	case schemas.StatusAccepted:
+		v.BidCount = st.BidCount
+	case schemas.StatusRejected:
+		v.Reason, v.Detail = st.Reason, st.Detail
+		if v.Reason == "" {
+			return nil // not a rejection this processor wrote
+		}
+	default:
+		return nil
+	}
+	if v.PlacedAt.IsZero() {
+		v.PlacedAt = b.PlacedAt
+	}
+	if v.DecidedAt.IsZero() {
+		v.DecidedAt = st.UpdatedAt
+	}
+	return &v
 }

@@ -2,7 +2,6 @@ package auction_test
 
 import (
 	"encoding/json"
-	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -123,7 +122,7 @@ func deepCopyState(s auction.State) auction.State {
 		c.Highest = &h
 	}
 	c.Bidders = slices.Clone(s.Bidders)
-	c.Verdicts = maps.Clone(s.Verdicts)
+	c.Recent = slices.Clone(s.Recent)
 	c.Pending = slices.Clone(s.Pending)
 	if s.Result != nil {
 		r := *s.Result
@@ -135,6 +134,15 @@ func deepCopyState(s auction.State) auction.State {
 		c.Result = &r
 	}
 	return c
+}
+
+// verdictOf is the status of s's recent verdict on bidID, "" if it has none.
+func verdictOf(s auction.State, bidID string) string {
+	v, ok := s.Verdict(bidID)
+	if !ok {
+		return ""
+	}
+	return v.Status()
 }
 
 func TestDecideBidAccepted(t *testing.T) {
@@ -220,7 +228,7 @@ func TestDecideBidAccepted(t *testing.T) {
 			if !slices.Equal(got.Bidders, tc.wantBidders) {
 				t.Fatalf("got bidders %v, want %v", got.Bidders, tc.wantBidders)
 			}
-			if v := got.Verdicts[tc.bid.BidID].Status(); v != auction.VerdictAccepted {
+			if v := verdictOf(got, tc.bid.BidID); v != auction.VerdictAccepted {
 				t.Fatalf("got verdict %q, want %q", v, auction.VerdictAccepted)
 			}
 			if got.Status != auction.StatusOpen {
@@ -402,7 +410,7 @@ func TestDecideBidRejected(t *testing.T) {
 			if got.Status != before.Status || !reflect.DeepEqual(got.Result, before.Result) {
 				t.Fatalf("got status %v result %+v, want unchanged %v %+v", got.Status, got.Result, before.Status, before.Result)
 			}
-			if v := got.Verdicts[tc.bid.BidID].Status(); v != string(tc.wantReason) {
+			if v := verdictOf(got, tc.bid.BidID); v != string(tc.wantReason) {
 				t.Fatalf("got verdict %q, want %q", v, tc.wantReason)
 			}
 		})
@@ -492,7 +500,7 @@ func TestDecideBidDuplicate(t *testing.T) {
 			if len(first) != 1 {
 				t.Fatalf("first delivery: got outputs %+v, want 1", first)
 			}
-			if v := s.Verdicts[tc.first.BidID].Status(); v != tc.wantVerdict {
+			if v := verdictOf(s, tc.first.BidID); v != tc.wantVerdict {
 				t.Fatalf("first delivery: got verdict %q, want %q", v, tc.wantVerdict)
 			}
 			want := deepCopyState(s)
@@ -537,7 +545,7 @@ func TestDecideEarlyBids(t *testing.T) {
 		if !reflect.DeepEqual(s.Pending, wantPending) {
 			t.Fatalf("held bid %d (%s): got pending %v, want %v", i, b.BidID, s.Pending, wantPending)
 		}
-		if s.Item != nil || s.Highest != nil || len(s.Verdicts) != 0 || s.BidCount != 0 {
+		if s.Item != nil || s.Highest != nil || len(s.Recent) != 0 || s.BidCount != 0 {
 			t.Fatalf("held bid %d (%s): got state %+v, want nothing decided", i, b.BidID, s)
 		}
 	}

@@ -3,10 +3,12 @@ package auction
 import (
 	"context"
 	"fmt"
+	"hash"
 	"log/slog"
 	"slices"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
@@ -46,12 +48,19 @@ type Config struct {
 // Graph is the processor's goka group graph. Inputs are read as raw bytes:
 // a record goka cannot decode would stop the processor, so decoding happens
 // in the callback, where a bad record can be dead-lettered instead.
+//
+// auction.bid-status, which the processor writes, is also a lookup table
+// of the graph: a bid whose verdict has left its auction's row (State.Recent)
+// is looked up there by bid id, so a late duplicate is still decided once.
+// goka recovers a lookup table before processing, so after a restart every
+// status written before it is there.
 func (p *Processor) Graph() *goka.GroupGraph {
 	raw := new(codec.Bytes)
 	return goka.DefineGroup(Group,
 		goka.Input(goka.Stream(schemas.TopicItems), raw, p.process),
 		goka.Input(goka.Stream(schemas.TopicBids), raw, p.process),
 		goka.Input(goka.Stream(schemas.TopicControl), raw, p.process),
+		goka.Lookup(goka.Table(schemas.TopicBidStatus), bidStatusCodec{}),
 		goka.Persist(stateCodec{}),
 		goka.Output(goka.Stream(schemas.TopicBidResults), raw),
 		goka.Output(goka.Stream(schemas.TopicItemComplete), raw),
@@ -90,13 +99,28 @@ func (p *Processor) Options() []goka.ProcessorOption {
 	sc := p.cfg.Kafka.GokaConfig(p.cfg.Flush)
 	return []goka.ProcessorOption{
 		goka.WithStorageBuilder(p.cfg.Storage),
-		goka.WithConsumerGroupBuilder(p.watch.consumerGroups(goka.ConsumerGroupBuilderWithConfig(sc))),
-		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
-		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(sc)),
+		goka.WithConsumerGroupBuilder(p.watch.consumerGroups(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
+			return goka.ConsumerGroupBuilderWithConfig(copyOf(sc))(brokers, group, clientID)
+		})),
+		goka.WithConsumerSaramaBuilder(func(brokers []string, clientID string) (sarama.Consumer, error) {
+			return goka.SaramaConsumerBuilderWithConfig(copyOf(sc))(brokers, clientID)
+		}),
+		goka.WithProducerBuilder(func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
+			return goka.ProducerBuilderWithConfig(copyOf(sc))(brokers, clientID, hasher)
+		}),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, p.cfg.Kafka.GokaTopicManager())),
 		goka.WithLogger(kafkaio.GokaLogger(p.cfg.Log.With("goka", string(Group)))),
 		goka.WithClientID(p.cfg.Kafka.ClientID),
 	}
+}
+
+// copyOf gives a goka client a sarama config of its own: goka's *WithConfig
+// builders write the client id (and the producer's partitioner) into the
+// config they are given, while the clients built before go on reading it;
+// the lookup table's consumer runs while the group joins.
+func copyOf(sc *sarama.Config) *sarama.Config {
+	c := *sc
+	return &c
 }
 
 // Run processes until ctx ends or goka fails.
@@ -139,6 +163,12 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	var s State
 	if cur, ok := ctx.Value().(*State); ok && cur != nil {
 		s = *cur
+	}
+	if b := in.Bid; b != nil {
+		if _, recent := s.Verdict(b.BidID); !recent {
+			st, _ := ctx.Lookup(goka.Table(schemas.TopicBidStatus), b.BidID).(*schemas.BidStatus)
+			in.Decided = PriorVerdict(st, *b)
+		}
 	}
 	now := p.cfg.Now()
 	next, outs := Decide(s, in, now)

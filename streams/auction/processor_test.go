@@ -290,3 +290,45 @@ func TestProcessorDeadLetters(t *testing.T) {
 		})
 	}
 }
+
+// TestProcessorAnswersLateDuplicateFromBidStatus: a bid redelivered after
+// more than RecentVerdicts newer bids on its item has left the item's row;
+// the processor finds its verdict in auction.bid-status and emits it again,
+// unchanged, instead of deciding it a second time.
+func TestProcessorAnswersLateDuplicateFromBidStatus(t *testing.T) {
+	tt := startTester(t)
+	results := tt.NewQueueTracker(schemas.TopicBidResults)
+	item := goldenItem(t)
+	consume(tt, schemas.TopicItems, item.ItemID, newEvent(t, schemas.TypeItemPlaced, "evt-item", item.ItemID, item))
+	bids := risingBids(item, auction.RecentVerdicts+5, item.EndsAt.Add(-2*time.Hour))
+	for _, b := range append(bids, bids[0]) {
+		consume(tt, schemas.TopicBids, item.ItemID, newEvent(t, schemas.TypeBidPlaced, "evt-"+b.BidID, item.ItemID, b))
+	}
+
+	var first, last []byte
+	n := 0
+	for {
+		_, v, ok := results.NextRaw()
+		if !ok {
+			break
+		}
+		if n == 0 {
+			first = v
+		}
+		last, n = v, n+1
+	}
+	if n != len(bids)+1 {
+		t.Fatalf("got %d results, want %d", n, len(bids)+1)
+	}
+	if !bytes.Equal(last, first) {
+		t.Fatalf("got %s for the duplicate, want the first verdict again %s", last, first)
+	}
+	s := tableState(t, tt, item.ItemID)
+	if s == nil || s.BidCount != len(bids) || s.Version != int64(len(bids)+1) {
+		t.Fatalf("got row %+v, want %d accepted bids and nothing after them", s, len(bids))
+	}
+	st, _ := tt.TableValue(goka.Table(schemas.TopicBidStatus), bids[0].BidID).(*schemas.BidStatus)
+	if st == nil || st.Status != schemas.StatusAccepted || st.BidCount != 1 {
+		t.Fatalf("got status %+v, want accepted as the first bid", st)
+	}
+}

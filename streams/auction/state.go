@@ -28,9 +28,14 @@ type State struct {
 	BidCount int `json:"bidCount,omitempty"`
 	// Bidders lists everyone with an accepted bid, in order of first bid.
 	Bidders []string `json:"bidders,omitempty"`
-	// Verdicts holds every decided bid by id. A redelivered bid meets its
-	// verdict here and gets the same result event again, never a new decision.
-	Verdicts map[string]Verdict `json:"verdicts,omitempty"`
+	// Recent holds the verdicts of the item's most recent bids, oldest
+	// first, at most RecentVerdicts of them: a redelivered bid meets its
+	// verdict here and gets the same result event again, never a new
+	// decision. Older verdicts live on in auction.bid-status, where the
+	// processor finds them (see Input.Decided). Keeping every verdict here
+	// would make the row, which goka decodes, encodes and writes to the table
+	// topic on every event, grow with every bid.
+	Recent []Verdict `json:"recent,omitempty"`
 	// Pending holds bids that arrived before their item, in arrival order.
 	Pending []schemas.BidPlaced `json:"pending,omitempty"`
 	// Result is set when the auction closed.
@@ -47,9 +52,18 @@ type Bid struct {
 	PlacedAt time.Time     `json:"placedAt"`
 }
 
+// RecentVerdicts is how many verdicts a row keeps (State.Recent). The
+// redeliveries that matter are recent: after a crash or a rebalance the
+// processor reads again the input it had not committed, which is at most a
+// few seconds of bids, so 64 per item covers them even on a hot auction,
+// and the row stays small. A duplicate of an older bid is answered from
+// auction.bid-status instead.
+const RecentVerdicts = 64
+
 // Verdict is the decision on one bid, kept so it can be re-emitted
 // unchanged when the bid is delivered again.
 type Verdict struct {
+	BidID     string               `json:"bidId"`
 	Reason    schemas.RejectReason `json:"reason,omitempty"` // empty: accepted
 	Detail    string               `json:"detail,omitempty"`
 	BidderID  string               `json:"bidderId"`
@@ -57,6 +71,28 @@ type Verdict struct {
 	PlacedAt  time.Time            `json:"placedAt"`
 	DecidedAt time.Time            `json:"decidedAt"`
 	BidCount  int                  `json:"bidCount,omitempty"` // after acceptance
+}
+
+// Verdict returns the verdict on bidID if it is among the recent ones.
+func (s State) Verdict(bidID string) (Verdict, bool) {
+	// Newest first: a redelivery is most likely of a bid just decided.
+	for i := len(s.Recent) - 1; i >= 0; i-- {
+		if s.Recent[i].BidID == bidID {
+			return s.Recent[i], true
+		}
+	}
+	return Verdict{}, false
+}
+
+// remember returns recent with v appended, the oldest dropped beyond
+// RecentVerdicts. It never writes to recent's backing array, which the
+// state Decide was given still uses.
+func remember(recent []Verdict, v Verdict) []Verdict {
+	if len(recent) >= RecentVerdicts {
+		recent = recent[len(recent)-RecentVerdicts+1:]
+	}
+	out := make([]Verdict, 0, len(recent)+1)
+	return append(append(out, recent...), v)
 }
 
 // Status is VerdictAccepted or the reject reason.
