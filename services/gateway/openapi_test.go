@@ -26,8 +26,8 @@ import (
 
 	"github.com/auctionflow/auction/functions/analytics"
 	"github.com/auctionflow/auction/functions/analytics/analyticstest"
-	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/lineage"
+	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/functions/placeitem"
 	"github.com/auctionflow/auction/internal/kafkaio"
