@@ -135,8 +135,12 @@ func (f *function) handleBatch(ctx context.Context, reqs []Request) ([]Result, e
 	now := f.Now().UTC()
 	results := make([]Result, len(reqs))
 	var bids, refusals []edge.Outgoing
+	// A batch tends to bid on a few items many times, and a look-up reads
+	// (and decodes) the item's whole row: each item is looked up once.
+	batch := *f
+	batch.Items = lookUpOnce(f.Items)
 	for i, req := range reqs {
-		bid, reasons, err := f.check(ctx, req, now)
+		bid, reasons, err := batch.check(ctx, req, now)
 		if err != nil {
 			return nil, err
 		}
@@ -160,6 +164,25 @@ func (f *function) handleBatch(ctx context.Context, reqs []Request) ([]Result, e
 		}
 	}
 	return results, nil
+}
+
+// lookUpOnce remembers what items answers, for the span of one batch.
+func lookUpOnce(items Items) Items {
+	type answer struct {
+		item Item
+		ok   bool
+	}
+	seen := map[string]answer{}
+	return ItemsFunc(func(ctx context.Context, id string) (Item, bool, error) {
+		if a, hit := seen[id]; hit {
+			return a.item, a.ok, nil
+		}
+		it, ok, err := items.Item(ctx, id)
+		if err == nil {
+			seen[id] = answer{it, ok}
+		}
+		return it, ok, err
+	})
 }
 
 func (f *function) handle(ctx context.Context, req Request) (Result, error) {

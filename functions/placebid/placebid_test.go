@@ -705,3 +705,45 @@ func TestItemsFuncAndWallClock(t *testing.T) {
 		t.Fatalf("placedAt: got %v, want between %v and %v", bid.PlacedAt, before, after)
 	}
 }
+
+// TestBatchLooksEachItemUpOnce: a look-up reads an item's whole row, so a
+// batch asks once per distinct item, and once more after a failed look-up.
+func TestBatchLooksEachItemUpOnce(t *testing.T) {
+	var asked []string
+	failOnce := true
+	items := placebid.ItemsFunc(func(_ context.Context, id string) (placebid.Item, bool, error) {
+		asked = append(asked, id)
+		if id == "flaky" && failOnce {
+			failOnce = false
+			return placebid.Item{}, false, errors.New("view not ready")
+		}
+		return placebid.Item{SellerID: "seller-1", Currency: "EUR", EndsAt: now.Add(time.Hour)}, id != "gone", nil
+	})
+	fn := newBatch(deps(directory(t, bidder), items, &fakePublisher{}))
+	var reqs []placebid.Request
+	for i := range 6 {
+		reqs = append(reqs, placebid.Request{BidderID: "bidder-1", ItemID: []string{"a", "b", "gone"}[i%3], Amount: int64(10 + i)})
+	}
+	res, err := fn.Invoke(context.Background(), reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(asked, []string{"a", "b", "gone"}) {
+		t.Errorf("items asked: got %v, want each once", asked)
+	}
+	if !res[0].Accepted() || !res[4].Accepted() || res[2].Accepted() || res[5].Accepted() {
+		t.Errorf("results: got %+v, want a and b accepted, the unknown item refused", res)
+	}
+
+	// A failed look-up is not remembered: the next batch asks again.
+	asked = nil
+	if _, err := fn.Invoke(context.Background(), []placebid.Request{{BidderID: "bidder-1", ItemID: "flaky", Amount: 10}}); err == nil {
+		t.Fatal("a batch whose look-up failed: got nil error")
+	}
+	if _, err := fn.Invoke(context.Background(), []placebid.Request{{BidderID: "bidder-1", ItemID: "flaky", Amount: 10}}); err != nil {
+		t.Fatalf("the batch after: got %v", err)
+	}
+	if !slices.Equal(asked, []string{"flaky", "flaky"}) {
+		t.Errorf("items asked: got %v, want flaky twice", asked)
+	}
+}

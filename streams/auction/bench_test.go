@@ -1,7 +1,6 @@
 package auction_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -68,19 +67,18 @@ func BenchmarkTableRow(b *testing.B) {
 	for _, prior := range []int{0, 100, 1000} {
 		b.Run(fmt.Sprintf("prior=%d", prior), func(b *testing.B) {
 			s, _ := benchState(b, prior)
-			row, err := json.Marshal(&s)
+			row, err := auction.RowCodec.Encode(&s)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(row)))
 			b.ReportAllocs()
 			for b.Loop() {
-				row, err := json.Marshal(&s)
+				row, err := auction.RowCodec.Encode(&s)
 				if err != nil {
 					b.Fatal(err)
 				}
-				var back auction.State
-				if err := json.Unmarshal(row, &back); err != nil {
+				if _, err := auction.RowCodec.Decode(row); err != nil {
 					b.Fatal(err)
 				}
 			}
