@@ -116,7 +116,7 @@ if [[ $mode == real || $mode == both ]]; then
 		broker_started=$port
 		brokers=127.0.0.1:$port
 	fi
-	start_platform real AUCTION_KAFKA_BROKERS="$brokers"
+	start_platform real AUCTION_KAFKA_BROKERS="$brokers" AUCTION_JWT_KEY=bench-only-key-0123456789abcdef0123456789
 	suite real "$brokers" "$@"
 	stop_platform
 fi
