@@ -84,6 +84,12 @@ func waitForLeaders(ctx context.Context, admin *kafka.AdminClient, specs []kafka
 			}
 		}
 		if pending == "" {
+			// The metadata names a leader before that broker serves the
+			// partition: goka's first ListOffsets can still be refused
+			// with NOT_LEADER_OR_FOLLOWER. Ready is when it is answered.
+			pending = offsetsPending(ctx, admin, specs)
+		}
+		if pending == "" {
 			return nil
 		}
 		select {
@@ -92,6 +98,28 @@ func waitForLeaders(ctx context.Context, admin *kafka.AdminClient, specs []kafka
 		case <-tick.C:
 		}
 	}
+}
+
+// offsetsPending asks for the earliest offset of every partition of specs
+// and names one that is not answered yet, or returns "".
+func offsetsPending(ctx context.Context, admin *kafka.AdminClient, specs []kafka.TopicSpecification) string {
+	req := map[kafka.TopicPartition]kafka.OffsetSpec{}
+	for _, spec := range specs {
+		for p := range spec.NumPartitions {
+			topic := spec.Topic
+			req[kafka.TopicPartition{Topic: &topic, Partition: int32(p)}] = kafka.EarliestOffsetSpec
+		}
+	}
+	res, err := admin.ListOffsets(ctx, req)
+	if err != nil {
+		return err.Error()
+	}
+	for tp, info := range res.ResultInfos {
+		if info.Error.Code() != kafka.ErrNoError {
+			return fmt.Sprintf("%s/%d: %v", *tp.Topic, tp.Partition, info.Error)
+		}
+	}
+	return ""
 }
 
 func hasLeaders(t kafka.TopicMetadata, partitions int) bool {
