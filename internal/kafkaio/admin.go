@@ -57,6 +57,47 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 	return waitForLeaders(ctx, admin, specs)
 }
 
+// CreateTopic creates one topic outside the catalog (a tool's scratch
+// topic: the load generator's baseline, the batching study, tests) with
+// partitions, cfg.Replication (1 if unset) and config, and waits until it
+// is ready as EnsureTopics does.
+func CreateTopic(ctx context.Context, cfg Config, name string, partitions int, config map[string]string) error {
+	admin, err := kafka.NewAdminClient(cfg.configMap(nil))
+	if err != nil {
+		return fmt.Errorf("new kafka admin: %w", err)
+	}
+	defer admin.Close()
+	spec := kafka.TopicSpecification{Topic: name, NumPartitions: partitions,
+		ReplicationFactor: max(cfg.Replication, 1), Config: config}
+	res, err := admin.CreateTopics(ctx, []kafka.TopicSpecification{spec})
+	if err != nil {
+		return fmt.Errorf("create topic %s: %w", name, err)
+	}
+	for _, r := range res {
+		if r.Error.Code() != kafka.ErrNoError {
+			return fmt.Errorf("create topic %s: %w", name, r.Error)
+		}
+	}
+	return waitForLeaders(ctx, admin, []kafka.TopicSpecification{spec})
+}
+
+// DeleteTopic deletes a topic made with CreateTopic.
+func DeleteTopic(ctx context.Context, cfg Config, name string) error {
+	admin, err := kafka.NewAdminClient(cfg.configMap(nil))
+	if err != nil {
+		return fmt.Errorf("new kafka admin: %w", err)
+	}
+	defer admin.Close()
+	res, err := admin.DeleteTopics(ctx, []string{name})
+	if err == nil && len(res) == 1 && res[0].Error.Code() != kafka.ErrNoError {
+		err = res[0].Error
+	}
+	if err != nil {
+		return fmt.Errorf("delete topic %s: %w", name, err)
+	}
+	return nil
+}
+
 // topicsVisibleTimeout bounds how long EnsureTopics waits for new topics.
 const topicsVisibleTimeout = 30 * time.Second
 

@@ -28,7 +28,6 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/auctionflow/auction/functions/trigger"
 	"github.com/auctionflow/auction/internal/kafkaio"
@@ -176,8 +175,8 @@ type Config struct {
 	Duration time.Duration
 	// MaxEvents caps a case's event count (default 50,000).
 	MaxEvents int
-	// CreateTopic creates a topic (default: with the Kafka admin API, then
-	// waits for its leaders). Tests pass kafkatest.CreateTopic.
+	// CreateTopic creates a topic (default: kafkaio.CreateTopic). Tests
+	// pass kafkatest.CreateTopic.
 	CreateTopic func(ctx context.Context, topic string, partitions int) error
 	// Log receives the trigger's logs (default: discarded).
 	Log *slog.Logger
@@ -185,9 +184,8 @@ type Config struct {
 
 // Runner runs cases one after the other on one cluster.
 type Runner struct {
-	cfg   Config
-	prod  *kafkaio.Producer
-	admin *kafka.AdminClient
+	cfg  Config
+	prod *kafkaio.Producer
 }
 
 // New connects a Runner. Close it when done.
@@ -210,23 +208,15 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Kafka.DeliveryTimeout <= 0 {
 		cfg.Kafka.DeliveryTimeout = 30 * time.Second
 	}
-	admin, err := kafka.NewAdminClient(cfg.Kafka.ConfigMap(nil))
-	if err != nil {
-		return nil, fmt.Errorf("study: new kafka admin: %w", err)
-	}
 	prod, err := kafkaio.NewProducer(cfg.Kafka, cfg.Log)
 	if err != nil {
-		admin.Close()
 		return nil, fmt.Errorf("study: %w", err)
 	}
-	return &Runner{cfg: cfg, prod: prod, admin: admin}, nil
+	return &Runner{cfg: cfg, prod: prod}, nil
 }
 
 // Close closes the Runner's Kafka clients.
-func (r *Runner) Close() {
-	r.prod.Close()
-	r.admin.Close()
-}
+func (r *Runner) Close() { r.prod.Close() }
 
 // events is how many events c gets: the ceiling × Duration, at least a few
 // full batches per partition, at most MaxEvents, a multiple of partitions.
@@ -340,49 +330,13 @@ func (r *Runner) drain(ctx context.Context, topic string, c Case) (Result, error
 	return res, nil
 }
 
-// createTopic creates topic with the configured CreateTopic, or the admin API.
+// createTopic creates topic with the configured CreateTopic, or
+// kafkaio.CreateTopic.
 func (r *Runner) createTopic(ctx context.Context, topic string, partitions int) error {
 	if r.cfg.CreateTopic != nil {
 		return r.cfg.CreateTopic(ctx, topic, partitions)
 	}
-	res, err := r.admin.CreateTopics(ctx, []kafka.TopicSpecification{{
-		Topic: topic, NumPartitions: partitions, ReplicationFactor: 1,
-	}})
-	if err != nil {
-		return fmt.Errorf("create topic %s: %w", topic, err)
-	}
-	for _, tr := range res {
-		if tr.Error.Code() != kafka.ErrNoError {
-			return fmt.Errorf("create topic %s: %w", topic, tr.Error)
-		}
-	}
-	// A real cluster answers before its brokers know the topic: the first
-	// writes would fail until every partition has a leader.
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		md, err := r.admin.GetMetadata(&topic, false, 5000)
-		if err == nil && hasLeaders(md.Topics[topic], partitions) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("topic %s: no leader for every partition (last error %v): %w", topic, err, ctx.Err())
-		case <-tick.C:
-		}
-	}
-}
-
-func hasLeaders(t kafka.TopicMetadata, partitions int) bool {
-	if t.Error.Code() != kafka.ErrNoError || len(t.Partitions) != partitions {
-		return false
-	}
-	for _, p := range t.Partitions {
-		if p.Error.Code() != kafka.ErrNoError || p.Leader < 0 {
-			return false
-		}
-	}
-	return true
+	return kafkaio.CreateTopic(ctx, r.cfg.Kafka, topic, partitions, nil)
 }
 
 // deleteTopic drops a case's topic, so that a long study does not fill
@@ -390,11 +344,7 @@ func hasLeaders(t kafka.TopicMetadata, partitions int) bool {
 func (r *Runner) deleteTopic(topic string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := r.admin.DeleteTopics(ctx, []string{topic})
-	if err == nil && len(res) == 1 && res[0].Error.Code() != kafka.ErrNoError {
-		err = res[0].Error
-	}
-	if err != nil {
+	if err := kafkaio.DeleteTopic(ctx, r.cfg.Kafka, topic); err != nil {
 		r.cfg.Log.Warn("delete study topic", "topic", topic, "err", err)
 	}
 }

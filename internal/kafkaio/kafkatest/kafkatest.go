@@ -45,50 +45,15 @@ func Config(brokers []string, partitions int) kafkaio.Config {
 		Replication: 1, DeliveryTimeout: 10 * time.Second}
 }
 
-// CreateTopic creates a topic with n partitions.
+// CreateTopic creates a topic with n partitions and waits until it is
+// ready (kafkaio.CreateTopic).
 func CreateTopic(t testing.TB, brokers []string, topic string, n int, configs map[string]string) {
 	t.Helper()
-	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": strings.Join(brokers, ","), "log_level": 4})
-	if err != nil {
-		t.Fatalf("admin client: %v", err)
-	}
-	defer admin.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := admin.CreateTopics(ctx, []kafka.TopicSpecification{{Topic: topic, NumPartitions: n, ReplicationFactor: 1, Config: configs}})
-	if err != nil {
-		t.Fatalf("create topic %s: %v", topic, err)
+	if err := kafkaio.CreateTopic(ctx, kafkaio.Config{Brokers: brokers, Replication: 1}, topic, n, configs); err != nil {
+		t.Fatal(err)
 	}
-	for _, r := range res {
-		if r.Error.Code() != kafka.ErrNoError {
-			t.Fatalf("create topic %s: %v", topic, r.Error)
-		}
-	}
-	// A real cluster answers before its brokers know the topic: wait until
-	// every partition has a leader, or watermarks and the first writes fail.
-	for {
-		md, err := admin.GetMetadata(&topic, false, 5000)
-		if err == nil && ready(md.Topics[topic], n) {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("create topic %s: no leader for every partition within 30s (last error %v)", topic, err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func ready(tm kafka.TopicMetadata, partitions int) bool {
-	if tm.Error.Code() != kafka.ErrNoError || len(tm.Partitions) != partitions {
-		return false
-	}
-	for _, p := range tm.Partitions {
-		if p.Error.Code() != kafka.ErrNoError || p.Leader < 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // Record is a consumed record with its coordinates.

@@ -87,7 +87,7 @@ func RunBaseline(ctx context.Context, cfg BaselineConfig, log *slog.Logger) (Bas
 	}
 	cfg.Kafka.ClientID = "loadgen-baseline"
 	topic := fmt.Sprintf("loadgen.baseline.%d", time.Now().UnixNano())
-	if err := createTopic(ctx, cfg.Kafka, topic); err != nil {
+	if err := kafkaio.CreateTopic(ctx, cfg.Kafka, topic, cfg.Kafka.Partitions, nil); err != nil {
 		return Baseline{}, err
 	}
 	defer deleteTopic(cfg.Kafka, topic, log)
@@ -266,62 +266,10 @@ func consume(ctx context.Context, c *kafka.Consumer, n int64) error {
 	return nil
 }
 
-func createTopic(ctx context.Context, cfg kafkaio.Config, topic string) error {
-	admin, err := kafka.NewAdminClient(cfg.ConfigMap(nil))
-	if err != nil {
-		return fmt.Errorf("baseline admin: %w", err)
-	}
-	defer admin.Close()
-	res, err := admin.CreateTopics(ctx, []kafka.TopicSpecification{{
-		Topic: topic, NumPartitions: cfg.Partitions, ReplicationFactor: cfg.Replication}})
-	if err != nil {
-		return fmt.Errorf("create %s: %w", topic, err)
-	}
-	for _, r := range res {
-		if r.Error.Code() != kafka.ErrNoError {
-			return fmt.Errorf("create %s: %w", topic, r.Error)
-		}
-	}
-	// A real cluster answers before every partition has a leader.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		md, err := admin.GetMetadata(&topic, false, 5000)
-		if err == nil && leaders(md.Topics[topic], cfg.Partitions) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("create %s: no leader for every partition within 30s (%v)", topic, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func leaders(tm kafka.TopicMetadata, n int) bool {
-	if tm.Error.Code() != kafka.ErrNoError || len(tm.Partitions) != n {
-		return false
-	}
-	for _, p := range tm.Partitions {
-		if p.Error.Code() != kafka.ErrNoError || p.Leader < 0 {
-			return false
-		}
-	}
-	return true
-}
-
 func deleteTopic(cfg kafkaio.Config, topic string, log *slog.Logger) {
-	admin, err := kafka.NewAdminClient(cfg.ConfigMap(nil))
-	if err != nil {
-		log.Warn("baseline: topic left behind", "topic", topic, "err", err)
-		return
-	}
-	defer admin.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := admin.DeleteTopics(ctx, []string{topic}); err != nil {
+	if err := kafkaio.DeleteTopic(ctx, cfg, topic); err != nil {
 		log.Warn("baseline: topic left behind", "topic", topic, "err", err)
 	}
 }
