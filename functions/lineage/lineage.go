@@ -103,15 +103,20 @@ func Handler(store Store, log *slog.Logger) trigger.Handler {
 	}
 }
 
-// Order sorts entries as a chain reads: by event time, then in flow order
-// of their topics, then by offset.
-func Order(entries []Entry) {
+// topicRank is each topic's place in Topics.
+var topicRank = func() map[string]int {
 	rank := map[string]int{}
 	for i, t := range Topics() {
 		rank[t] = i
 	}
+	return rank
+}()
+
+// Order sorts entries as a chain reads: by event time, then in flow order
+// of their topics, then by offset.
+func Order(entries []Entry) {
 	slices.SortStableFunc(entries, func(a, b Entry) int {
-		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(rank[a.Topic], rank[b.Topic]),
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(topicRank[a.Topic], topicRank[b.Topic]),
 			cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.Offset, b.Offset))
 	})
 }

@@ -107,15 +107,6 @@ func otlpWanted(getenv func(string) string) bool {
 	return getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
 }
 
-// TraceID returns the trace id of ctx's span, or "" when there is none.
-func TraceID(ctx context.Context) string {
-	sc := trace.SpanContextFromContext(ctx)
-	if !sc.HasTraceID() {
-		return ""
-	}
-	return sc.TraceID().String()
-}
-
 // End ends span, recording err (if any) as its status.
 func End(span trace.Span, err error) {
 	if err != nil && !errors.Is(err, context.Canceled) {
