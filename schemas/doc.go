@@ -7,7 +7,7 @@
 // The flow it describes:
 //
 //	HTTP → edge functions → auction.items, auction.bids
-//	closer → auction.control (close-due)
+//	closer → auction.bids (close-due, in line with the item's bids)
 //	goka processor → auction.bid-results, auction.item-complete
 //	out-of-band functions → auction.notifications
 //	anything rejected → auction.rejected; anything undeliverable → auction.dead-letter

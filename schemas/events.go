@@ -83,7 +83,8 @@ type BidPlaced struct {
 
 // CloseDue tells the processor an auction's closing time has come
 // (EndsAt plus the grace period for late-arriving bids). Delivering it twice
-// is harmless. Topic auction.control.
+// is harmless. Topic auction.bids, in the partition of the item's bids, so
+// that it comes after every bid written before it.
 type CloseDue struct {
 	ItemID  string    `json:"itemId"`
 	EndsAt  time.Time `json:"endsAt"`

@@ -5,7 +5,6 @@ package schemas
 const (
 	TopicItems         = "auction.items"
 	TopicBids          = "auction.bids"
-	TopicControl       = "auction.control"
 	TopicBidResults    = "auction.bid-results"
 	TopicItemComplete  = "auction.item-complete"
 	TopicNotifications = "auction.notifications"
@@ -53,10 +52,11 @@ func Catalog() []Topic {
 	return []Topic{
 		{Name: TopicItems, Key: "item id", CoPartitioned: true, CleanupPolicy: CleanupDelete, KeepForever: true,
 			EventTypes: []string{TypeItemPlaced}, Doc: "validated, enriched items from the edge"},
+		// The closer writes its close-dues here, into the partition of the
+		// item's bids: the processor then meets a close after every bid
+		// written before it (log order is decision order).
 		{Name: TopicBids, Key: "item id", CoPartitioned: true, CleanupPolicy: CleanupDelete,
-			EventTypes: []string{TypeBidPlaced}, Doc: "validated, enriched bids from the edge"},
-		{Name: TopicControl, Key: "item id", CoPartitioned: true, CleanupPolicy: CleanupDelete,
-			EventTypes: []string{TypeCloseDue}, Doc: "close-due signals from the closer"},
+			EventTypes: []string{TypeBidPlaced, TypeCloseDue}, Doc: "validated, enriched bids from the edge, and the closer's close-dues in line with them"},
 		{Name: TopicAuctionTable, Key: "item id", CoPartitioned: true, CleanupPolicy: CleanupCompact,
 			Doc: "the goka group table: each auction's state (internal to the processor)"},
 		{Name: TopicBidResults, Key: "item id", CoPartitioned: true, CleanupPolicy: CleanupDelete,

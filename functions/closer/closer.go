@@ -40,7 +40,7 @@ const (
 	// commitInterval spaces commits: one round trip per record read would
 	// cost more than re-reading a second's worth of records after a crash.
 	commitInterval = time.Second
-	// maxBatch bounds one write to auction.control, so that a backlog of
+	// maxBatch bounds one write of close-dues, so that a backlog of
 	// past items (after downtime) goes out in several acknowledged steps.
 	maxBatch = 500
 	// maxBackoff caps the wait between retries of a failed write.
@@ -359,7 +359,7 @@ func (c *Closer) publish(ctx context.Context, prod *kafkaio.Producer, due []*ent
 		for i, e := range ready {
 			events[i] = e.event
 		}
-		err := prod.PublishEvents(ctx, schemas.TopicControl, events...)
+		err := prod.PublishEvents(ctx, schemas.TopicBids, events...)
 		if err == nil {
 			c.sched.ack(ready)
 			c.logEmitted(ready, now)

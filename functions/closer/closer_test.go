@@ -53,16 +53,16 @@ func TestCloseDue(t *testing.T) {
 	for _, tc := range tests {
 		ids = append(ids, h.id(tc.name))
 	}
-	control := newReader(t, h.brokers, schemas.TopicControl, ids...)
+	onBids := newReader(t, h.brokers, schemas.TopicBids, ids...)
 	written := time.Now()
 	for i, tc := range tests {
 		h.place(t, ids[i], now.Add(tc.endsIn))
 	}
 
-	control.until(t, "a close-due for every item", hasKeys(ids...))
+	onBids.until(t, "a close-due for every item", hasKeys(ids...))
 	eventually(t, "every close-due acknowledged", func() bool { return c.Pending() == 0 })
 	c.stop()
-	got := closeDues(t, control.drain(t))
+	got := closeDues(t, onBids.drain(t))
 
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,7 +92,7 @@ func TestCloseDueAfterRestart(t *testing.T) {
 		early = append(early, h.id("early-"+strconv.Itoa(i)))
 	}
 	all := append([]string{late}, early...)
-	control := newReader(t, h.brokers, schemas.TopicControl, all...)
+	onBids := newReader(t, h.brokers, schemas.TopicBids, all...)
 	items := newReader(t, h.brokers, schemas.TopicItems, all...)
 	// The long auction first: early items that share its partition lie
 	// above it, beyond the watermark it holds.
@@ -102,7 +102,7 @@ func TestCloseDueAfterRestart(t *testing.T) {
 	}
 	where := byKey(items.until(t, "every item on "+schemas.TopicItems, hasKeys(all...)))
 
-	control.until(t, "close-dues of the early items", hasKeys(early...))
+	onBids.until(t, "close-dues of the early items", hasKeys(early...))
 	// The first closer holds the late item, and only it.
 	eventually(t, "the first closer to hold only the late item", func() bool { return first.Pending() == 1 })
 	first.stop()
@@ -110,14 +110,14 @@ func TestCloseDueAfterRestart(t *testing.T) {
 		t.Fatalf("the first closer stopped at %s, after the late item's closeAt %s: too slow to test a restart",
 			stopped.Format(time.RFC3339Nano), closeAt.Format(time.RFC3339Nano))
 	}
-	if n := len(closeDues(t, control.drain(t))[late]); n != 0 {
+	if n := len(closeDues(t, onBids.drain(t))[late]); n != 0 {
 		t.Fatalf("got %d close-dues for the late item before the restart, want 0", n)
 	}
 
 	second := h.start(t)
-	control.until(t, "a close-due for the late item after the restart", hasKeys(late))
+	onBids.until(t, "a close-due for the late item after the restart", hasKeys(late))
 	second.stop()
-	got := closeDues(t, control.drain(t))
+	got := closeDues(t, onBids.drain(t))
 
 	if n := len(got[late]); n != 1 {
 		t.Fatalf("got %d close-dues for the late item, want exactly 1", n)
@@ -197,19 +197,19 @@ func TestDeadLetter(t *testing.T) {
 	}
 	items := newReader(t, h.brokers, schemas.TopicItems, bad...)
 	dead := newReader(t, h.brokers, schemas.TopicDeadLetter, bad...)
-	control := newReader(t, h.brokers, schemas.TopicControl, append([]string{validID}, badItems...)...)
+	onBids := newReader(t, h.brokers, schemas.TopicBids, append([]string{validID}, badItems...)...)
 	for _, tc := range tests {
 		h.write(t, tc.msg)
 	}
 	validEnds := time.Now().Add(lead)
 	h.place(t, validID, validEnds)
 
-	control.until(t, "a close-due for the valid item", hasKeys(validID))
+	onBids.until(t, "a close-due for the valid item", hasKeys(validID))
 	dead.until(t, "every bad record dead-lettered", hasKeys(bad...))
 	c.stop()
 	origin := byKey(items.until(t, "every bad record on "+schemas.TopicItems, hasKeys(bad...)))
 	letters := dead.drain(t)
-	dues := closeDues(t, control.drain(t))
+	dues := closeDues(t, onBids.drain(t))
 	checkCloseDue(t, dues[validID][0], validID, validEnds)
 
 	for _, tc := range tests {
@@ -261,7 +261,7 @@ func TestTwoClosers(t *testing.T) {
 		after = append(after, h.id("after-"+strconv.Itoa(i)))
 	}
 	all := append(slices.Clone(before), after...)
-	control := newReader(t, h.brokers, schemas.TopicControl, all...)
+	onBids := newReader(t, h.brokers, schemas.TopicBids, all...)
 	ends := map[string]time.Time{}
 	for _, id := range before {
 		ends[id] = time.Now().Add(2 * time.Second)
@@ -276,10 +276,10 @@ func TestTwoClosers(t *testing.T) {
 		h.place(t, id, ends[id])
 	}
 
-	control.until(t, "a close-due for every item", hasKeys(all...))
+	onBids.until(t, "a close-due for every item", hasKeys(all...))
 	a.stop()
 	b.stop()
-	got := closeDues(t, control.drain(t))
+	got := closeDues(t, onBids.drain(t))
 	if len(got) != len(all) {
 		t.Fatalf("got close-dues for %d distinct items, want %d", len(got), len(all))
 	}

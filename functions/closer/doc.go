@@ -2,10 +2,14 @@
 // placed and, when an auction's endsAt plus a grace period has come, tells the
 // auction processor (streams/auction) to close it.
 //
-// In: auction.items, in consumer group "auction-closer". Out: auction.control,
+// In: auction.items, in consumer group "auction-closer". Out: auction.bids,
 // one close-due per item (keyed by item id, event id "<itemId>.close-due",
 // source "/auction/functions/closer"), and auction.dead-letter for records on
 // auction.items it cannot read.
+//
+// The close-due goes into the item's partition of auction.bids, after every
+// bid already written there, because the processor decides in log order
+// within a partition and in no order across topics (see streams/auction).
 //
 // # Scheduling
 //
@@ -32,7 +36,7 @@
 //
 // The price is duplicates. Items after the watermark that were closed already
 // are read again and, their closeAt being past, emitted again at once. That
-// is harmless: the processor ignores a close-due for an auction already
+// is harmless: the processor emits nothing for a close-due of an auction already
 // closed (and one for another endsAt, or one that comes before endsAt), and a
 // repeated close-due has the same event id. How far back a restart reads is
 // bounded by the oldest open auction in the partition, not by its history.

@@ -31,7 +31,7 @@ import (
 // order (which also breaks ties between events of the same time).
 func Topics() []string {
 	return []string{schemas.TopicItems, schemas.TopicBids, schemas.TopicRejected, schemas.TopicBidResults,
-		schemas.TopicControl, schemas.TopicItemComplete, schemas.TopicNotifications, schemas.TopicAnalytics}
+		schemas.TopicItemComplete, schemas.TopicNotifications, schemas.TopicAnalytics}
 }
 
 // Entry is one event of an auction's lineage.

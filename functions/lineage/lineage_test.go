@@ -64,7 +64,7 @@ func TestStoreContract(t *testing.T) {
 				if err := st.Record(ctx, []lineage.Entry{
 					entry("a", "item", schemas.TopicItems, 0, ""),
 					entry("a", "bid", schemas.TopicBids, time.Second, "item"), // same time as its result
-					entry("a", "close", schemas.TopicControl, 2*time.Second, "item"),
+					entry("a", "close", schemas.TopicBids, 2*time.Second, "item"),
 				}); err != nil {
 					t.Fatal(err)
 				}

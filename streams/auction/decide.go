@@ -16,6 +16,11 @@ type Input struct {
 	Item    *schemas.ItemPlaced
 	Bid     *schemas.BidPlaced
 	Close   *schemas.CloseDue
+	// Offset is the record's offset in its partition. A close-due met again
+	// at the offset of the one that closed the auction is a redelivery, and
+	// its completion is emitted again; any other close-due for a closed
+	// auction (a closer that restarted and sent it again) emits nothing.
+	Offset int64
 	// Decided, with Bid, is the verdict given to that bid before, if the
 	// caller found one outside the state (see PriorVerdict): the bid has
 	// dropped out of State.Recent, and is a duplicate all the same. Decide
@@ -31,6 +36,9 @@ type Output struct {
 	// re-emits the same event id and consumers can drop the duplicate.
 	ID   string
 	Data any
+	// Cause, if set, is the id of the event that caused this one when that
+	// is not the input: a close-due held until its item arrived.
+	Cause string
 }
 
 // VerdictAccepted is the verdict of an accepted bid (see Verdict.Status).
@@ -49,7 +57,14 @@ const VerdictAccepted = "accepted"
 //   - a close-due at or after endsAt closes the auction exactly once: sold to
 //     the highest bid if the reserve is met, unsold otherwise. Bids placed
 //     before endsAt that arrive before the close (within the grace period)
-//     still count; after the close every bid is refused.
+//     still count; after the close every bid is refused. The closer writes
+//     close-dues into the partition of auction.bids that holds the item's
+//     bids, so "before the close" is log order: every bid written before
+//     the close-due is decided before it, however far the processor lags;
+//   - a close-due that comes before its item is held with the bids that came
+//     before it, and applied in that order when the item arrives;
+//   - at most MaxPending bids wait for an item; one more is refused
+//     (unknown_item), never silently dropped.
 //
 // Decided once has one gap: a duplicate that arrives after RecentVerdicts
 // newer bids on its item, and before its status reached the caller's copy
@@ -62,7 +77,7 @@ func Decide(s State, in Input, now time.Time) (State, []Output) {
 	case in.Bid != nil:
 		return placeBid(s, *in.Bid, in.Decided, now)
 	case in.Close != nil:
-		return closeDue(s, *in.Close, now)
+		return closeDue(s, *in.Close, in.EventID, in.Offset, now)
 	}
 	return s, nil
 }
@@ -75,9 +90,26 @@ func placeItem(s State, item schemas.ItemPlaced, now time.Time) (State, []Output
 	s.Item = &item
 	s.Status = StatusOpen
 	s.Version++
-	held := slices.Clone(s.Pending)
-	s.Pending = nil
-	// Held bids are decided in event-time order, as if they had waited in line.
+	held, hc := slices.Clone(s.Pending), s.HeldClose
+	s.Pending, s.HeldClose = nil, nil
+	if hc == nil {
+		return decideHeld(s, held, now)
+	}
+	// A close-due that came before the item splits the held bids: those
+	// that came before it count, those after it meet a closed auction.
+	s, outs := decideHeld(s, held[:hc.After], now)
+	s, closed := closeDue(s, hc.Close, hc.EventID, hc.Offset, now)
+	for i := range closed {
+		closed[i].Cause = hc.EventID
+	}
+	s, rest := decideHeld(s, held[hc.After:], now)
+	return s, append(append(outs, closed...), rest...)
+}
+
+// decideHeld decides bids that waited for their item in event-time order,
+// as if they had waited in line.
+func decideHeld(s State, held []schemas.BidPlaced, now time.Time) (State, []Output) {
+	held = slices.Clone(held)
 	sort.SliceStable(held, func(i, j int) bool { return held[i].PlacedAt.Before(held[j].PlacedAt) })
 	var outs []Output
 	for _, b := range held {
@@ -103,6 +135,16 @@ func placeBid(s State, b schemas.BidPlaced, prior *Verdict, now time.Time) (Stat
 	if s.Item == nil {
 		if slices.ContainsFunc(s.Pending, func(p schemas.BidPlaced) bool { return p.BidID == b.BidID }) {
 			return s, nil
+		}
+		if len(s.Pending) >= MaxPending {
+			// The row must stay bounded, and a bid must not vanish: it is
+			// refused, and its verdict kept for a redelivery.
+			s.Version++
+			v = Verdict{BidID: b.BidID, BidderID: b.Bidder.ID, Amount: b.Amount, PlacedAt: b.PlacedAt, DecidedAt: now,
+				Reason: schemas.ReasonUnknownItem,
+				Detail: fmt.Sprintf("the item has not arrived and %d bids already wait for it", len(s.Pending))}
+			s.Recent = remember(s.Recent, v)
+			return s, []Output{v.output(b.BidID, b.ItemID)}
 		}
 		s.Pending = append(slices.Clip(s.Pending), b)
 		s.Status = StatusAwaitingItem
@@ -162,14 +204,30 @@ func judge(s State, b schemas.BidPlaced) (schemas.RejectReason, string) {
 	return "", ""
 }
 
-func closeDue(s State, c schemas.CloseDue, now time.Time) (State, []Output) {
+func closeDue(s State, c schemas.CloseDue, eventID string, offset int64, now time.Time) (State, []Output) {
 	if s.Status == StatusClosed && s.Result != nil {
-		// Closed before: re-emit the same completion, in case it was lost.
-		return s, []Output{completed(*s.Result)}
+		if offset == s.ClosedBy {
+			// The close-due that closed it, delivered again after a crash:
+			// its completion may be what was lost, so it goes out again,
+			// with the same event id.
+			return s, []Output{completed(*s.Result)}
+		}
+		// Another close-due (a closer that restarted re-reads open items):
+		// the auction closed once and completes once.
+		return s, nil
 	}
-	// Unknown item, a close-due for another end time, or one that came
-	// early: nothing to do.
-	if s.Item == nil || !c.EndsAt.Equal(s.Item.EndsAt) || now.Before(s.Item.EndsAt) {
+	if s.Item == nil {
+		// The item has not arrived yet (its topic lags): the close waits
+		// for it, in line after the bids that came before it.
+		if s.HeldClose == nil {
+			s.HeldClose = &HeldClose{Close: c, EventID: eventID, Offset: offset, After: len(s.Pending)}
+			s.Status = StatusAwaitingItem
+			s.Version++
+		}
+		return s, nil
+	}
+	// A close-due for another end time, or one that came early: nothing to do.
+	if !c.EndsAt.Equal(s.Item.EndsAt) || now.Before(s.Item.EndsAt) {
 		return s, nil
 	}
 	item := s.Item
@@ -185,6 +243,7 @@ func closeDue(s State, c schemas.CloseDue, now time.Time) (State, []Output) {
 	}
 	s.Status = StatusClosed
 	s.Result = &res
+	s.ClosedBy = offset
 	s.Version++
 	return s, []Output{completed(res)}
 }

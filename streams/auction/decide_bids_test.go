@@ -677,22 +677,6 @@ func TestDecideClose(t *testing.T) {
 			now:   item.EndsAt.Add(2 * time.Hour),
 		},
 		{
-			name:  "close-due for an unknown item",
-			state: func(t *testing.T) auction.State { return auction.State{} },
-			close: schemas.CloseDue{ItemID: item.ItemID, EndsAt: item.EndsAt, CloseAt: closedAt},
-			now:   closedAt,
-		},
-		{
-			name: "close-due for an item that has only held bids",
-			state: func(t *testing.T) auction.State {
-				b := mkBid(item, "bid-1", "alice", 200000, placed)
-				s, _ := auction.Decide(auction.State{}, auction.Input{Bid: &b}, placed)
-				return s
-			},
-			close: schemas.CloseDue{ItemID: item.ItemID, EndsAt: item.EndsAt, CloseAt: closedAt},
-			now:   closedAt,
-		},
-		{
 			name: "sold above the reserve",
 			item: item,
 			state: func(t *testing.T) auction.State {
@@ -793,7 +777,7 @@ func TestDecideClose(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.state(t)
 			before := deepCopyState(s)
-			got, outs := decide(t, s, auction.Input{EventID: "evt-close", Close: &tc.close}, tc.now)
+			got, outs := decide(t, s, auction.Input{EventID: "evt-close", Close: &tc.close, Offset: 7}, tc.now)
 
 			if tc.want == nil {
 				if len(outs) != 0 {
@@ -824,16 +808,26 @@ func TestDecideClose(t *testing.T) {
 				t.Fatalf("got highest %+v count %v, want unchanged %+v %v", got.Highest, got.BidCount, before.Highest, before.BidCount)
 			}
 
-			// A redelivered close-due (even a later one) changes nothing and
-			// re-emits the same completion, in case a crash lost it.
+			// The same record delivered again (a crash before its offset
+			// was committed) changes nothing and re-emits the same
+			// completion, in case the crash lost it.
 			closed := deepCopyState(got)
 			first := outs
-			again, outs := decide(t, got, auction.Input{EventID: "evt-close-2", Close: &tc.close}, tc.now.Add(time.Hour))
+			again, outs := decide(t, got, auction.Input{EventID: "evt-close", Close: &tc.close, Offset: 7}, tc.now.Add(time.Hour))
 			if !reflect.DeepEqual(outs, first) {
-				t.Fatalf("second close-due: got outputs %+v, want the first completion again %+v", outs, first)
+				t.Fatalf("redelivered close-due: got outputs %+v, want the first completion again %+v", outs, first)
 			}
 			if !reflect.DeepEqual(again, closed) {
-				t.Fatalf("second close-due: got state %+v, want %+v", again, closed)
+				t.Fatalf("redelivered close-due: got state %+v, want %+v", again, closed)
+			}
+			// Another close-due record (a restarted closer sends one
+			// again) emits nothing: one completion per auction.
+			again, outs = decide(t, got, auction.Input{EventID: "evt-close", Close: &tc.close, Offset: 9}, tc.now.Add(time.Hour))
+			if len(outs) != 0 {
+				t.Fatalf("second close-due record: got outputs %+v, want none", outs)
+			}
+			if !reflect.DeepEqual(again, closed) {
+				t.Fatalf("second close-due record: got state %+v, want %+v", again, closed)
 			}
 		})
 	}

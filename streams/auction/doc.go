@@ -2,8 +2,8 @@
 // group that joins items and bids per item id and keeps each auction's state
 // in its group table.
 //
-// In: auction.items, auction.bids, auction.control (all keyed by item id and
-// co-partitioned). Out: auction.bid-results, auction.item-complete, and
+// In: auction.items, and auction.bids, which also carries the closer's
+// close-dues (both keyed by item id and co-partitioned). Out: auction.bid-results, auction.item-complete, and
 // auction.dead-letter for records it cannot read. State: the "auction" group
 // table (topic auction-table), one row per item, read by views for queries.
 // Lookup: auction.bid-status (keyed by bid id), which it also writes.
@@ -19,4 +19,21 @@
 // that verdict to emit again. A duplicate that arrives after RecentVerdicts
 // newer bids on its item and before its status reached the lookup table
 // (milliseconds after the decision) would be decided again.
+//
+// # Log order is decision order
+//
+// A close-due travels in the partition of auction.bids that holds its
+// item's bids, not on a topic of its own: goka reads input topics with no
+// order between them, and a close-due read from another topic could
+// overtake bids that were acknowledged before it was even written (seen
+// after a broker restart, while the processor caught up: the auction went
+// to the wrong bidder). In one partition the processor meets every bid
+// written before the close-due first, whatever its lag, restarts or
+// rebalances. The grace period keeps its meaning: a bid stamped before
+// endsAt counts if it reaches auction.bids before the close-due does.
+//
+// An auction completes once. The row remembers the offset of the close-due
+// that closed it; that record delivered again (a crash after the table
+// write, before the completion was acknowledged) emits the completion
+// again, with the same event id, and any other close-due emits nothing.
 package auction

@@ -116,7 +116,7 @@ func TestProcessorRecoversFromTableTopic(t *testing.T) {
 	// The auction ends on the fake clock; the close-due closes it.
 	closedAt := item.EndsAt.Add(time.Minute)
 	clock.Set(closedAt)
-	publish(t, ctx, prod, schemas.TopicControl, closeEvent(t, clock, item))
+	publish(t, ctx, prod, schemas.TopicBids, closeEvent(t, clock, item))
 	recs := kafkatest.ReadKeys(t, brokers, schemas.TopicItemComplete, ours, 1, failoverTimeout)
 	done := decodeCompletion(t, recs[0])
 	want := schemas.ItemCompleted{
@@ -346,7 +346,7 @@ func TestTwoProcessorsOneStopsMidStream(t *testing.T) {
 	for i, item := range catalog {
 		evs[i] = closeEvent(t, clock, item)
 	}
-	publish(t, ctx, prod, schemas.TopicControl, evs...)
+	publish(t, ctx, prod, schemas.TopicBids, evs...)
 	waitFor(t, failoverTimeout, fmt.Sprintf("%d closed auctions", items), func() (bool, string) {
 		for _, item := range catalog {
 			if ok, why := stateIs(view, item.ItemID, func(s *auction.State) bool { return s.Status == auction.StatusClosed }); !ok {

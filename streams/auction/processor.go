@@ -45,7 +45,14 @@ type Config struct {
 	Metrics *metrics.Metrics
 }
 
-// Graph is the processor's goka group graph. Inputs are read as raw bytes:
+// Graph is the processor's goka group graph. Its inputs are auction.items
+// and auction.bids, which carries the closer's close-dues too. goka reads
+// its input topics independently, with no order between them: a close-due
+// on a topic of its own could be processed before bids written long before
+// it (after a broker restart, with one topic's fetches further behind). In
+// the partition of the item's bids it is processed after each of them.
+//
+// Inputs are read as raw bytes:
 // a record goka cannot decode would stop the processor, so decoding happens
 // in the callback, where a bad record can be dead-lettered instead.
 //
@@ -59,7 +66,6 @@ func (p *Processor) Graph() *goka.GroupGraph {
 	return goka.DefineGroup(Group,
 		goka.Input(goka.Stream(schemas.TopicItems), raw, p.process),
 		goka.Input(goka.Stream(schemas.TopicBids), raw, p.process),
-		goka.Input(goka.Stream(schemas.TopicControl), raw, p.process),
 		goka.Lookup(goka.Table(schemas.TopicBidStatus), bidStatusCodec{}),
 		goka.Persist(stateCodec{}),
 		goka.Output(goka.Stream(schemas.TopicBidResults), raw),
@@ -154,6 +160,7 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	}, m.Headers)
 	defer span.End()
 	in, err := p.decode(string(ctx.Topic()), m)
+	in.Offset = ctx.Offset()
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
 		p.deadLetter(ctx, tctx, m, err)
@@ -182,7 +189,11 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 			p.cfg.Metrics.Decision(false, string(d.Reason))
 			span.SetAttributes(attribute.String("auction.verdict", "rejected"), attribute.String("auction.reason", string(d.Reason)))
 		}
-		if err := p.emit(ctx, tctx, in.EventID, o); err != nil {
+		cause := in.EventID
+		if o.Cause != "" {
+			cause = o.Cause
+		}
+		if err := p.emit(ctx, tctx, cause, o); err != nil {
 			// An output we built ourselves failed to encode: a bug, not bad input.
 			ctx.Fail(err)
 		}

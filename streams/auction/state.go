@@ -40,11 +40,31 @@ type State struct {
 	Recent []Verdict `json:"recent,omitempty"`
 	// Pending holds bids that arrived before their item, in arrival order.
 	Pending []schemas.BidPlaced `json:"pending,omitempty"`
+	// HeldClose is a close-due that arrived before the item did.
+	HeldClose *HeldClose `json:"heldClose,omitempty"`
 	// Result is set when the auction closed.
 	Result *schemas.ItemCompleted `json:"result,omitempty"`
+	// ClosedBy is the offset, in the item's partition of auction.bids, of
+	// the close-due that closed the auction (see Input.Offset).
+	ClosedBy int64 `json:"closedBy,omitempty"`
 	// Version counts the events applied, so a reader can tell two states apart.
 	Version int64 `json:"version"`
 }
+
+// HeldClose is a close-due waiting for its item, with its place in line:
+// After is how many of State.Pending came before it.
+type HeldClose struct {
+	Close   schemas.CloseDue `json:"close"`
+	EventID string           `json:"eventId"`
+	Offset  int64            `json:"offset"`
+	After   int              `json:"after"`
+}
+
+// MaxPending bounds State.Pending, the bids held for an item that has not
+// arrived. The gateway takes bids only for items its view of the table
+// knows, so only another producer of auction.bids can get here; the bound
+// keeps such a producer from growing one row without limit.
+const MaxPending = 256
 
 // Bid is an accepted bid as the state keeps it.
 type Bid struct {

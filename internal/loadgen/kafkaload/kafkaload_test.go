@@ -98,7 +98,7 @@ func TestObserver(t *testing.T) {
 	closeAt := ends.Add(10 * time.Second)
 	publish(schemas.TopicItemComplete, schemas.TypeItemCompleted, "item-a.completed", "item-a", closeAt.Add(40*time.Millisecond),
 		schemas.ItemCompleted{ItemID: "item-a", SellerID: "s", Title: "t", Category: "c", Bidders: []string{}, EndsAt: ends, ClosedAt: closeAt.Add(40 * time.Millisecond)})
-	publish(schemas.TopicControl, schemas.TypeCloseDue, "item-a.close", "item-a", closeAt.Add(15*time.Millisecond),
+	publish(schemas.TopicBids, schemas.TypeCloseDue, "item-a.close", "item-a", closeAt.Add(15*time.Millisecond),
 		schemas.CloseDue{ItemID: "item-a", EndsAt: ends, CloseAt: closeAt})
 
 	if err := o.Wait(ctx, 4, 1); err != nil {

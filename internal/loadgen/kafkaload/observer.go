@@ -1,10 +1,10 @@
 // Package kafkaload measures what HTTP alone cannot: the latency from a
 // bid's acceptance at the edge to the processor's verdict, and from an
 // auction's closing time to its item-complete event (Observer, reading
-// auction.bid-results, auction.control and auction.item-complete), and the
-// raw produce and consume throughput of the broker underneath, with the
-// platform's own client settings (Baseline): the physical limit the
-// pipeline is compared with.
+// auction.bid-results, the close-dues on auction.bids and
+// auction.item-complete), and the raw produce and consume throughput of the
+// broker underneath, with the platform's own client settings (Baseline):
+// the physical limit the pipeline is compared with.
 //
 // Latencies are differences of event timestamps (the edge stamps a bid's
 // placedAt, the processor the verdict's time, the closer the closeAt of a
@@ -66,7 +66,8 @@ type E2E struct {
 }
 
 // topics the observer reads.
-var observed = []string{schemas.TopicBidResults, schemas.TopicControl, schemas.TopicItemComplete}
+// auction.bids is read for the close-dues among the bids (see closeDueOnly).
+var observed = []string{schemas.TopicBidResults, schemas.TopicBids, schemas.TopicItemComplete}
 
 // NewObserver positions a consumer at the end of every partition of the
 // observed topics: what is written after NewObserver returns is seen.
@@ -155,7 +156,7 @@ func (o *Observer) handle(m *kafka.Message) {
 	o.mu.Lock()
 	tracked := o.items[string(m.Key)]
 	o.mu.Unlock()
-	if !tracked {
+	if !tracked || (*m.TopicPartition.Topic == schemas.TopicBids && !isCloseDue(m.Headers)) {
 		return
 	}
 	e, err := cekafka.Decode(cekafka.Message{Key: m.Key, Value: m.Value, Headers: kafkaio.FromKafkaHeaders(m.Headers)})
@@ -207,6 +208,17 @@ func (o *Observer) handle(m *kafka.Message) {
 		o.completed[v.ItemID] = at
 		o.pair(v.ItemID)
 	}
+}
+
+// isCloseDue tells a close-due among the bids on auction.bids by its
+// ce_type header, so the bids themselves are never decoded.
+func isCloseDue(hs []kafka.Header) bool {
+	for _, h := range hs {
+		if h.Key == "ce_type" {
+			return string(h.Value) == schemas.TypeCloseDue
+		}
+	}
+	return false
 }
 
 // pair records an auction's close latency once both its close-due and its
