@@ -1,7 +1,7 @@
 # One-liners; the README explains each. CI runs `make ci`.
 GO ?= go
 
-.PHONY: run test test-integration lint bench bench-load ci up-local
+.PHONY: run test test-integration test-faults lint bench bench-load ci up-local
 
 run: ## the whole platform in one process, embedded broker, demo users
 	$(GO) run ./cmd/auction run
@@ -24,6 +24,13 @@ test-integration: ## every test again, Kafka-touching ones on a real Kafka 4.x b
 	@# broker is stopped however the tests end, and their exit status is kept.
 	trap '$(KAFKA_SH) stop' EXIT; trap 'exit 130' INT TERM; \
 	KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -race -count=1 -p 1 ./...
+
+# The fault suite owns its broker (infra/kafka/kafka.sh on free ports) so it
+# can kill and resume it; AUCTION_FAULTS_SEED=N replays a run's faults.
+test-faults: ## the topology as processes on a real broker, SIGKILLs and a broker restart, checked against a replay of the log
+	@test -d infra/dynalite/node_modules || npm ci --prefix infra/dynalite --no-audit --no-fund
+	$(KAFKA_SH) fetch
+	AUCTION_FAULTS=1 $(GO) test -count=1 -timeout 15m -run '^TestFaults$$' -v ./cmd/auction
 
 up-local: ## the compose topology as plain processes (Kafka from infra/kafka, dynalite, six components); Ctrl-C stops it
 	bash infra/local/up.sh

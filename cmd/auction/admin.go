@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -74,6 +75,7 @@ func healthcheck(ctx context.Context, url string) error {
 type readiness struct {
 	mu      sync.Mutex
 	pending map[string]bool
+	checks  []namedCheck
 }
 
 // wait registers a component and returns the func that marks it ready.
@@ -91,6 +93,30 @@ func (r *readiness) wait(name string) func() {
 	}
 }
 
+// unready marks a registered component as waiting again (a processor that
+// lost its broker and is starting over).
+func (r *readiness) unready(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending == nil {
+		r.pending = map[string]bool{}
+	}
+	r.pending[name] = true
+}
+
+// probe adds a check run on every /readyz: the process is not ready while
+// it fails (the cluster does not answer), whatever its components say.
+func (r *readiness) probe(name string, check func(context.Context) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.checks = append(r.checks, namedCheck{name, check})
+}
+
+type namedCheck struct {
+	name  string
+	check func(context.Context) error
+}
+
 // whenClosed marks name ready once ch is closed.
 func (r *readiness) whenClosed(ctx context.Context, name string, ch <-chan struct{}) {
 	ready := r.wait(name)
@@ -103,12 +129,22 @@ func (r *readiness) whenClosed(ctx context.Context, name string, ch <-chan struc
 	}()
 }
 
-func (r *readiness) notReady() []string {
+// notReady lists what is not ready: components still waiting, and probes
+// that fail (each given a second at most).
+func (r *readiness) notReady(ctx context.Context) []string {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	out := make([]string, 0, len(r.pending))
 	for n := range r.pending {
 		out = append(out, n)
+	}
+	checks := slices.Clone(r.checks)
+	r.mu.Unlock()
+	for _, c := range checks {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		if err := c.check(cctx); err != nil {
+			out = append(out, c.name+": "+err.Error())
+		}
+		cancel()
 	}
 	sort.Strings(out)
 	return out
@@ -123,9 +159,9 @@ func adminHandler(r *readiness, m *metrics.Metrics) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		waiting := r.notReady()
+		waiting := r.notReady(req.Context())
 		if len(waiting) > 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_ = json.NewEncoder(w).Encode(map[string]any{"status": "starting", "waiting": waiting})

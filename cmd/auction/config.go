@@ -53,6 +53,7 @@ type config struct {
 	DynamoEndpoint     string
 	DynamoRegion       string
 	UsersTable         string
+	InstanceID         string
 }
 
 // envVar documents one setting; the README's table is this list.
@@ -131,6 +132,7 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 	str(&c.KafkaUser, "kafka-sasl-username", "AUCTION_KAFKA_SASL_USERNAME", "", "SASL user")
 	str(&c.KafkaPassword, "kafka-sasl-password", "AUCTION_KAFKA_SASL_PASSWORD", "", "SASL password")
 	str(&c.KafkaCAFile, "kafka-ca-file", "AUCTION_KAFKA_CA_FILE", "", "PEM file of the CAs that sign the brokers' certificates (empty: the system's)")
+	str(&c.InstanceID, "instance-id", "AUCTION_INSTANCE_ID", "", "this replica's stable, unique name in its consumer groups: a restarted replica takes its partitions back at once (empty: dynamic membership)")
 	num(&c.EmbeddedKafkaPort, "embedded-kafka-port", "AUCTION_EMBEDDED_KAFKA_PORT", 0, "port of the embedded broker on 127.0.0.1 (0: a free one)")
 	num(&c.Partitions, "partitions", "AUCTION_PARTITIONS", 6, "partitions of every auction topic (they are co-partitioned)")
 	num(&c.Replication, "replication", "AUCTION_REPLICATION", 1, "replication factor of the topics the platform creates, goka's table included")
@@ -175,7 +177,7 @@ func (c *config) kafkaConfig(brokers []string, clientID string) (kafkaio.Config,
 		return kafkaio.Config{}, err
 	}
 	return kafkaio.Config{Brokers: brokers, ClientID: clientID, Partitions: c.Partitions,
-		Replication: c.Replication, DeliveryTimeout: c.DeliveryTimeout, Security: sec}, nil
+		Replication: c.Replication, DeliveryTimeout: c.DeliveryTimeout, Security: sec, InstanceID: c.InstanceID}, nil
 }
 
 // kafkaSecurity reads the Kafka security settings, CA file included.

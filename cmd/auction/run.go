@@ -115,7 +115,32 @@ func run(ctx context.Context, args []string, env runEnv) error {
 	if err != nil {
 		return err
 	}
-	if err := kafkaio.EnsureTopics(ctx, kcfg); err != nil {
+	// Whatever fails from here on, what was started stops with run.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, ctx := errgroup.WithContext(ctx)
+	var ready readiness
+	m := metrics.New()
+	// The admin port answers from the start, so a process waiting for its
+	// broker says so on /readyz instead of refusing connections.
+	// Until every component has registered what it waits for, the process
+	// is not ready.
+	started := ready.wait("start")
+	if cfg.AdminAddr != "" {
+		probe, err := kafkaio.NewProducer(withClient(kcfg, "auction-probe"), log)
+		if err != nil {
+			return err
+		}
+		defer probe.Close()
+		ready.probe("kafka", probe.Ping)
+		if err := serve(ctx, g, cfg.AdminAddr, adminHandler(&ready, m), log.With("server", "admin")); err != nil {
+			return err
+		}
+	}
+	if err := ensureTopics(ctx, kcfg, log); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting for the broker
+		}
 		return err
 	}
 
@@ -133,9 +158,6 @@ func run(ctx context.Context, args []string, env runEnv) error {
 		return err
 	}
 
-	g, ctx := errgroup.WithContext(ctx)
-	var ready readiness
-	m := metrics.New()
 	if targets[targetProcessor] {
 		p, err := auction.New(auction.Config{
 			Kafka: kcfg, Flush: cfg.GokaFlush, Storage: processorStorage(cfg, scratch), Log: log, Metrics: m,
@@ -146,7 +168,9 @@ func run(ctx context.Context, args []string, env runEnv) error {
 		observeProcessor(m, p)
 		processorReady := ready.wait("processor")
 		g.Go(func() error {
-			return p.Run(ctx, func() { processorReady(); log.Info("auction processor ready") })
+			return p.Supervise(ctx,
+				func() { processorReady(); log.Info("auction processor ready") },
+				func(error) { ready.unready("processor") })
 		})
 	}
 	if targets[targetCloser] {
@@ -177,17 +201,35 @@ func run(ctx context.Context, args []string, env runEnv) error {
 			return err
 		}
 	}
-	if cfg.AdminAddr != "" {
-		if err := serve(ctx, g, cfg.AdminAddr, adminHandler(&ready, m), log.With("server", "admin")); err != nil {
-			return err
-		}
-	}
+	started()
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) || errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	log.Info("stopped")
 	return err
+}
+
+// ensureTopics creates the catalog's topics, waiting for the cluster as long
+// as it takes: a process started while its broker is down waits (and says
+// so on /readyz) instead of exiting. A topic that exists with the wrong
+// partition count is no outage, and ends the wait with an error.
+func ensureTopics(ctx context.Context, kcfg kafkaio.Config, log *slog.Logger) error {
+	for attempt := 1; ; attempt++ {
+		err := kafkaio.EnsureTopics(ctx, kcfg)
+		if err == nil || errors.Is(err, kafkaio.ErrPartitionCount) {
+			return err
+		}
+		wait := min(200*time.Millisecond<<min(attempt-1, 4), 2*time.Second)
+		log.Warn("kafka not answering; trying again", "err", err, "in", wait.String(), "attempt", attempt)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // processorStorage is where the processor keeps its local table copy. The

@@ -163,20 +163,10 @@ func (c *Closer) Run(ctx context.Context) error {
 	return err
 }
 
+// consumerConfig is the group consumer every flow consumer is (it commits
+// only the low watermark, never what librdkafka has read up to).
 func (c *Closer) consumerConfig() *kafka.ConfigMap {
-	return c.cfg.Kafka.ConfigMap(kafka.ConfigMap{
-		"group.id": c.cfg.Group,
-		// A new group must see the items placed before it first joined.
-		"auto.offset.reset": "earliest",
-		// Only the low watermark may be committed (see the package doc),
-		// never the position librdkafka has read up to.
-		"enable.auto.commit":            false,
-		"enable.auto.offset.store":      false,
-		"partition.assignment.strategy": "cooperative-sticky",
-		"reconnect.backoff.max.ms":      2000,
-		"log_level":                     4,
-		"go.logs.channel.enable":        true,
-	})
+	return c.cfg.Kafka.GroupConsumer(c.cfg.Group, nil)
 }
 
 // forwardLogs passes librdkafka's logs to slog until the consumer closes.

@@ -126,7 +126,7 @@ func TestCloseDueAfterRestart(t *testing.T) {
 	// Early items closed before the restart may close again: the second
 	// closer reads from the first one's low watermark, the late item's
 	// offset, so early items after it in its partition are read again and,
-	// their closeAt being past, emitted again (the processor ignores the
+	// their closeAt being past, emitted again (the processor emits nothing for the
 	// repeat). Those must be repeated; which items they are depends on how
 	// the ids hash, so for the others at least one is all the test can ask.
 	repeated := 0

@@ -117,28 +117,13 @@ func (t *Trigger) Run(ctx context.Context) error {
 }
 
 func (t *Trigger) consumerConfig() *kafka.ConfigMap {
-	return t.cfg.Kafka.ConfigMap(kafka.ConfigMap{
-		"group.id": t.cfg.Group,
-		// librdkafka's default (latest) silently skips every record written
-		// before the group first joined (see DESIGN, pitfalls).
-		"auto.offset.reset": "earliest",
-		// Offsets are committed by the workers, after the handler succeeded,
-		// never by librdkafka for what it has merely fetched.
-		"enable.auto.commit":       false,
-		"enable.auto.offset.store": false,
-		// A rebalance moves only the partitions that change owner; the
-		// others keep running through it.
-		"partition.assignment.strategy": "cooperative-sticky",
+	return t.cfg.Kafka.GroupConsumer(t.cfg.Group, kafka.ConfigMap{
 		// A partition resumed after a pause joins the next fetch request,
 		// which waits for the one in flight: a long poll of up to this long
 		// when the other partitions are idle. librdkafka's 500 ms would
 		// stall a resumed partition that long; 100 ms costs a few more empty
 		// fetches while idle.
-		"fetch.wait.max.ms":        100,
-		"reconnect.backoff.max.ms": 2000,
-		"log_level":                4,
-		"go.logs.channel.enable":   true,
-
+		"fetch.wait.max.ms": 100,
 		// Statistics carry each partition's lag (see Lags).
 		"statistics.interval.ms": lagInterval,
 	})

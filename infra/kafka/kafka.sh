@@ -8,6 +8,9 @@
 #                      broker+controller in the background; waits until it
 #                      answers, then prints KAFKA_BROKERS=... and its version
 #   kafka.sh stop      stop the broker started by `start` and delete its data
+#   kafka.sh kill      SIGKILL the broker, keeping its data (a crash)
+#   kafka.sh resume    start the broker again on the data it left; waits
+#                      until it answers (after `kill`: a broker restart)
 #   kafka.sh version   print the version of the cached broker
 #
 # Environment (all optional):
@@ -184,7 +187,11 @@ cmd_start() {
 	id=$("${java_tool[@]}" kafka.tools.StorageTool random-uuid)
 	"${java_tool[@]}" kafka.tools.StorageTool format --standalone -t "$id" -c "$data/server.properties" \
 		>"$data/format.log" 2>&1 || { cat "$data/format.log" >&2; die "formatting the KRaft storage failed"; }
+	launch
+}
 
+# launch: run the broker of $data in the background and wait until it answers.
+launch() {
 	# Small heap: one test broker on a 2-core CI machine. nohup and the
 	# redirections detach it from the calling shell (make's recipe).
 	nohup java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
@@ -229,6 +236,20 @@ stop_pid() {
 	echo "kafka.sh: broker $pid stopped"
 }
 
+cmd_kill() {
+	running || die "no broker running from $data"
+	kill -KILL "$(cat "$pidfile")"
+	while running; do sleep 0.1; done
+	echo "kafka.sh: broker killed; its data is kept in $data"
+}
+
+cmd_resume() {
+	need_java
+	[[ -f $data/server.properties ]] || die "no broker data in $data: kafka.sh start first"
+	! running || die "a broker is already running from $data (pid $(cat "$pidfile"))"
+	launch
+}
+
 cmd_stop() {
 	if [[ -f $pidfile ]]; then
 		stop_pid "$(cat "$pidfile")"
@@ -242,9 +263,11 @@ case ${1:-} in
 fetch) cmd_fetch ;;
 start) cmd_start ;;
 stop) cmd_stop ;;
+kill) cmd_kill ;;
+resume) cmd_resume ;;
 version) cmd_version ;;
 *)
-	echo "usage: $0 fetch|start|stop|version" >&2
+	echo "usage: $0 fetch|start|stop|kill|resume|version" >&2
 	exit 2
 	;;
 esac

@@ -139,7 +139,7 @@ else
 		npm ci --prefix "$root/infra/dynalite" --no-audit --no-fund
 	port=${DYNALITE_PORT:-18000}
 	endpoint=http://127.0.0.1:$port
-	"$root/infra/dynalite/node_modules/.bin/dynalite" --host 127.0.0.1 --port "$port" --createTableMs 50 \
+	node "$root/infra/dynalite/serve.js" --host 127.0.0.1 --port "$port" --createTableMs 50 \
 		</dev/null >"$dir/dynalite.log" 2>&1 &
 	dynalite_pid=$!
 	deadline=$((SECONDS + 30))
@@ -173,7 +173,9 @@ say "auction init (topics and tables)"
 start() {
 	local name=$1 target=$2 admin=127.0.0.1:$((admin_base + ${#pids[@]} + 1))
 	shift 2
-	env AUCTION_TARGET="$target" AUCTION_ADMIN_ADDR="$admin" "$@" \
+	# The process's name is its static group membership id: a restarted
+	# process takes its partitions back without a rebalance.
+	env AUCTION_TARGET="$target" AUCTION_ADMIN_ADDR="$admin" AUCTION_INSTANCE_ID="$name" "$@" \
 		"$dir/auction" run </dev/null >"$dir/$name.log" 2>&1 &
 	names+=("$name")
 	pids+=($!)

@@ -95,7 +95,9 @@ func Table(t testing.TB) string {
 	return "test-" + name + "-" + strings.ToLower(rand.Text()[:12])
 }
 
-// dynaliteBin finds the dynalite installed in infra/dynalite, and node to run it.
+// dynaliteBin finds the dynalite installed in infra/dynalite and its
+// launcher there, serve.js (dynalite's command line, made to survive a
+// client killed mid-request), and node to run it.
 func dynaliteBin() (string, error) {
 	if _, err := exec.LookPath("node"); err != nil {
 		return "", fmt.Errorf("node is not on PATH")
@@ -104,11 +106,10 @@ func dynaliteBin() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(root, "infra", "dynalite", "node_modules", ".bin", "dynalite")
-	if _, err := os.Stat(bin); err != nil {
-		return "", fmt.Errorf("%s is missing", filepath.Join("infra", "dynalite", "node_modules", ".bin", "dynalite"))
+	if _, err := os.Stat(filepath.Join(root, "infra", "dynalite", "node_modules", "dynalite", "cli.js")); err != nil {
+		return "", fmt.Errorf("%s is missing", filepath.Join("infra", "dynalite", "node_modules", "dynalite"))
 	}
-	return bin, nil
+	return filepath.Join(root, "infra", "dynalite", "serve.js"), nil
 }
 
 // repoRoot walks up from the working directory, which go test sets to the
@@ -150,7 +151,7 @@ func start(t testing.TB, bin string) (string, error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	// --createTableMs 50: tables become ACTIVE almost at once (the default
 	// is 500ms), while EnsureTable's wait for ACTIVE is still exercised.
-	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--createTableMs", "50")
+	cmd := exec.Command("node", bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--createTableMs", "50")
 	out := new(syncBuffer)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = stopTimeout

@@ -2,6 +2,7 @@ package kafkaio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -10,6 +11,9 @@ import (
 
 	"github.com/auctionflow/auction/schemas"
 )
+
+// ErrPartitionCount is a co-partitioned topic with the wrong partition count.
+var ErrPartitionCount = errors.New("partition count mismatch")
 
 // EnsureTopics creates every catalog topic that does not exist yet, with the
 // configured partitions and replication. Existing topics are left alone, but
@@ -30,8 +34,8 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 	for _, t := range schemas.Catalog() {
 		if have, ok := md.Topics[t.Name]; ok && have.Error.Code() == kafka.ErrNoError {
 			if t.CoPartitioned && len(have.Partitions) != cfg.Partitions {
-				return fmt.Errorf("topic %s has %d partitions, want %d (co-partitioned topics must match)",
-					t.Name, len(have.Partitions), cfg.Partitions)
+				return fmt.Errorf("%w: topic %s has %d partitions, want %d (co-partitioned topics must match)",
+					ErrPartitionCount, t.Name, len(have.Partitions), cfg.Partitions)
 			}
 			continue
 		}

@@ -22,6 +22,11 @@ type Config struct {
 	DeliveryTimeout time.Duration
 	// Security authenticates to a secured cluster (SASL, TLS).
 	Security Security
+	// InstanceID, if set, makes this process a static member of each
+	// consumer group it joins (see GroupConsumer). It must be stable across
+	// restarts of one replica and differ between replicas: two live members
+	// with one id fence each other off.
+	InstanceID string
 }
 
 // ConfigMap is the librdkafka configuration of a client of this cluster:

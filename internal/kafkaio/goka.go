@@ -33,7 +33,21 @@ func (c Config) GokaConfig(flush time.Duration) *sarama.Config {
 	// A processor notices a rebalance at its next heartbeat; sarama's 3 s
 	// default adds up to 3 s to the pause every join or leave causes (goka
 	// itself waits a fixed 5 s before rejoining).
-	sc.Consumer.Group.Heartbeat.Interval = time.Second
+	sc.Consumer.Group.Heartbeat.Interval = heartbeatIntervalMs * time.Millisecond
+	sc.Consumer.Group.Session.Timeout = sessionTimeoutMs * time.Millisecond
+	// goka marks an input done once its emits are acknowledged; sarama
+	// commits the marks every second by default, and everything after the
+	// last commit is processed again after a crash (decided once, but
+	// emitted again). A quarter of a second replays a quarter as much.
+	sc.Consumer.Offsets.AutoCommit.Interval = 250 * time.Millisecond
+	// A static member (see GroupConsumer) that restarts takes its partitions
+	// back without a rebalance, so the other processors do not stop for
+	// goka's fixed 5 s rejoin wait. sarama needs protocol 2.3 for it, still
+	// one the embedded broker reads.
+	if c.InstanceID != "" {
+		sc.Version = sarama.V2_3_0_0
+		sc.Consumer.Group.InstanceId = c.InstanceID
+	}
 	c.Security.sarama(sc)
 	return sc
 }

@@ -2,10 +2,12 @@ package auction
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -148,6 +150,40 @@ func (p *Processor) Run(ctx context.Context, ready func()) error {
 		return fmt.Errorf("auction processor: %w", err)
 	}
 	return nil
+}
+
+// Supervise runs the processor until ctx ends, and starts it again
+// whenever goka stops on an error: with the broker gone goka's processor
+// and its lookup table give up, and a start while the broker is still down
+// fails on metadata. ready is called each time it has recovered its tables
+// and joined the group, notReady each time it stops; retries back off from
+// 200 ms to 2 s, so it resumes within seconds of the broker answering again.
+// Committed offsets and the table topic make every restart carry on where
+// the last one was acknowledged.
+func (p *Processor) Supervise(ctx context.Context, ready func(), notReady func(error)) error {
+	var wasReady atomic.Bool
+	for attempt := 1; ; attempt++ {
+		err := p.Run(ctx, func() { wasReady.Store(true); ready() })
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil {
+			err = errors.New("auction processor: stopped on its own")
+		}
+		if wasReady.Swap(false) {
+			attempt = 1
+		}
+		wait := min(200*time.Millisecond<<min(attempt-1, 4), 2*time.Second)
+		notReady(err)
+		p.cfg.Log.Warn("auction processor stopped; starting it again", "err", err, "in", wait.String(), "attempt", attempt)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 func (p *Processor) process(ctx goka.Context, msg any) {

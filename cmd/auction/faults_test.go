@@ -1,0 +1,498 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	mrand "math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/auctionflow/auction/functions/notify/notifytest"
+	"github.com/auctionflow/auction/functions/placebid"
+	"github.com/auctionflow/auction/internal/dynamotest"
+)
+
+// EnvFaults turns the fault suite on (make test-faults); EnvFaultsSeed
+// replays a run: the seed decides the auctions, the bids and the order and
+// timing of the faults.
+const (
+	EnvFaults     = "AUCTION_FAULTS"
+	EnvFaultsSeed = "AUCTION_FAULTS_SEED"
+)
+
+// The fault suite's shape: a fault every faultGap after warmUp, the
+// workload until every fault has passed, then the auctions close.
+const (
+	faultWarmUp   = 10 * time.Second
+	faultGap      = 10 * time.Second
+	faultSettle   = 90 * time.Second // after the workload: every auction closed, every notification sent
+	bidInterval   = 50 * time.Millisecond
+	faultBidders  = 4
+	faultReadyMax = 60 * time.Second
+)
+
+// TestFaults is the fault suite (make test-faults). It runs the platform as
+// separate processes on a real Kafka broker that the test owns (so it can
+// restart it), with dynalite and an SMTP server; drives many short auctions
+// with single, batched and Prefer: wait bids; and SIGKILLs every kind of
+// component, one fault at a time, in an order and at times the seed picks,
+// and restarts the broker. Then a checker reads every topic from the
+// beginning and replays the auction rules in log order (history.go): every
+// acknowledged bid must have exactly one verdict, equal to the replay's;
+// every auction exactly one completion, equal to the replay's; every inbox
+// and every email exactly one notification per (item, user, kind); the
+// analytics equal to the replay. It prints, per fault, the time the
+// component was down, the time it took to be ready again and the worst
+// verdict latency of the bids placed around it.
+func TestFaults(t *testing.T) {
+	if os.Getenv(EnvFaults) == "" {
+		t.Skipf("the fault suite runs with %s=1 (make test-faults)", EnvFaults)
+	}
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv(EnvFaultsSeed); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("%s=%q: %v", EnvFaultsSeed, s, err)
+		}
+		seed = n
+	}
+	t.Logf("seed %d (replay with %s=%d make test-faults)", seed, EnvFaultsSeed, seed)
+	rng := mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+
+	endpoint := dynamotest.Endpoint(t)
+	broker := startOwnBroker(t)
+	mail := notifytest.StartMailServer(t, notifytest.MailServerOptions{})
+	bin := buildAuction(t)
+
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	common := map[string]string{
+		"AUCTION_KAFKA_BROKERS":       broker.addr,
+		"AUCTION_PARTITIONS":          "3",
+		"AUCTION_REPLICATION":         "1",
+		"AUCTION_STORE":               "dynamodb",
+		"AUCTION_DYNAMODB_ENDPOINT":   endpoint,
+		"AUCTION_DYNAMODB_REGION":     "us-east-1",
+		"AUCTION_USERS_TABLE":         dynamotest.Table(t),
+		"AUCTION_NOTIFICATIONS_TABLE": dynamotest.Table(t),
+		"AUCTION_ANALYTICS_TABLE":     dynamotest.Table(t),
+		"AUCTION_LINEAGE_TABLE":       dynamotest.Table(t),
+		"AUCTION_JWT_KEY":             hex.EncodeToString(key),
+		"AUCTION_CLOSE_GRACE":         "2s",
+		"AUCTION_SMTP_ADDR":           mail.Addr,
+		"AUCTION_LOG_FORMAT":          "json",
+		"AUCTION_HTTP_ADDR":           httpAddr,
+		"AUCTION_RATE_LIMIT":          "0",
+		"AUCTION_DEMO_USERS":          "false",
+	}
+	initialiseTopology(t, bin, common)
+	procs := &topoProcs{}
+	procs.guard(t)
+	cluster := &faultCluster{t: t, bin: bin, common: common, procs: procs, broker: broker, live: map[string]*topoProc{},
+		api: "http://" + httpAddr}
+	cluster.start("gateway", map[string]string{"AUCTION_TARGET": "gateway"})
+	for _, n := range []string{"processor-1", "processor-2"} {
+		cluster.start(n, map[string]string{"AUCTION_TARGET": "processor", "AUCTION_STATE_DIR": t.TempDir()})
+	}
+	for _, n := range []string{"closer", "notify", "analytics", "lineage"} {
+		cluster.start(n, map[string]string{"AUCTION_TARGET": n})
+	}
+	p := &platform{base: "http://" + httpAddr, brokers: []string{broker.addr}}
+	cluster.awaitReady(cluster.names()...)
+
+	nonce := strings.ToLower(rand.Text()[:8])
+	w := &workload{t: t, base: p.base, category: "faults-" + nonce}
+	w.seller = w.user(register(t, p, "Sam Seller", "seller-"+nonce+"@example.com"), p)
+	for i := range faultBidders {
+		w.bidders = append(w.bidders, w.user(register(t, p, fmt.Sprintf("Bidder %d", i), fmt.Sprintf("bidder%d-%s@example.com", i, nonce)), p))
+	}
+
+	faults := []string{"processor", "processors", "closer", "notify", "analytics", "lineage", "gateway", "broker"}
+	rng.Shuffle(len(faults), func(i, j int) { faults[i], faults[j] = faults[j], faults[i] })
+	runFor := faultWarmUp + time.Duration(len(faults))*faultGap
+
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	began := time.Now()
+	itemRng := mrand.New(mrand.NewPCG(rng.Uint64(), 1))
+	wg.Add(1)
+	go func() { defer wg.Done(); w.placeItems(ctx, itemRng, runFor-15*time.Second) }()
+	for i := range w.bidders {
+		wg.Add(1)
+		r := mrand.New(mrand.NewPCG(rng.Uint64(), uint64(i)))
+		go func() { defer wg.Done(); w.bid(ctx, r, w.bidders[i]) }()
+	}
+
+	var report []faultReport
+	for i, kind := range faults {
+		at := began.Add(faultWarmUp + time.Duration(i)*faultGap)
+		<-time.After(time.Until(at))
+		down := time.Duration(1000+rng.IntN(2000)) * time.Millisecond
+		report = append(report, cluster.inject(kind, down))
+	}
+	<-time.After(time.Until(began.Add(runFor)))
+	stop()
+	wg.Wait()
+	t.Logf("workload done after %s: %d requests, %d bids acknowledged", time.Since(began).Round(time.Second), w.requests, len(w.acked))
+
+	h := readHistory(t, []string{broker.addr}, w, faultSettle, mail)
+	h.report(t, report)
+	if t.Failed() {
+		return
+	}
+	cluster.procs.stopAll(t, topoStopTimeout)
+}
+
+// ownBroker is a Kafka broker the suite starts, kills and resumes with
+// infra/kafka/kafka.sh, on ports of its own.
+type ownBroker struct {
+	addr string
+	env  []string
+}
+
+func startOwnBroker(t *testing.T) *ownBroker {
+	t.Helper()
+	port, controller := freePort(t), freePort(t)
+	b := &ownBroker{
+		addr: "127.0.0.1:" + strconv.Itoa(port),
+		env: append(os.Environ(), "KAFKA_PORT="+strconv.Itoa(port), "KAFKA_CONTROLLER_PORT="+strconv.Itoa(controller),
+			"KAFKA_DATA="+filepath.Join(t.TempDir(), "kafka")),
+	}
+	b.run(t, "fetch")
+	b.run(t, "start")
+	t.Cleanup(func() { b.run(t, "stop") })
+	return b
+}
+
+func (b *ownBroker) run(t *testing.T, verb string) {
+	t.Helper()
+	cmd := exec.Command("bash", filepath.Join("..", "..", "infra", "kafka", "kafka.sh"), verb)
+	cmd.Env = b.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kafka.sh %s: %v\n%s", verb, err, out)
+	}
+}
+
+// faultCluster is the platform's processes by name, each restartable with
+// the environment it was first started with.
+type faultCluster struct {
+	t      *testing.T
+	bin    string
+	common map[string]string
+	procs  *topoProcs
+	broker *ownBroker
+	api    string // the gateway's base URL: its /readyz says its views have recovered
+	mu     sync.Mutex
+	live   map[string]*topoProc
+	envs   map[string]map[string]string
+	order  []string
+}
+
+func (c *faultCluster) start(name string, env map[string]string) *topoProc {
+	c.t.Helper()
+	if c.envs == nil {
+		c.envs = map[string]map[string]string{}
+	}
+	if _, known := c.envs[name]; !known {
+		env["AUCTION_INSTANCE_ID"] = name // stable across restarts: static membership
+		c.envs[name] = env
+		c.order = append(c.order, name)
+	}
+	p := c.procs.start(c.t, c.bin, name, c.common, c.envs[name])
+	c.mu.Lock()
+	c.live[name] = p
+	c.mu.Unlock()
+	return p
+}
+
+func (c *faultCluster) names() []string { return c.order }
+
+// awaitReady waits until every named process answers 200 on /readyz, and
+// returns how long that took.
+func (c *faultCluster) awaitReady(names ...string) time.Duration {
+	c.t.Helper()
+	began := time.Now()
+	c.procs.poll(c.t, faultReadyMax, fmt.Sprintf("%v ready", names), func() (bool, string) {
+		for _, n := range names {
+			c.mu.Lock()
+			p := c.live[n]
+			c.mu.Unlock()
+			urls := []string{p.admin + "/readyz"}
+			if n == "gateway" {
+				urls = append(urls, c.api+"/readyz")
+			}
+			for _, u := range urls {
+				if code, err := topoStatus(u); err != nil || code != http.StatusOK {
+					return false, fmt.Sprintf("%s: %d %v", u, code, err)
+				}
+			}
+		}
+		return true, ""
+	})
+	return time.Since(began)
+}
+
+// faultReport is what one fault did.
+type faultReport struct {
+	kind    string
+	at      time.Time
+	down    time.Duration // from the SIGKILL to the restart (for the broker: until it answered again)
+	toReady time.Duration // from the restart until every affected process was ready
+}
+
+// inject SIGKILLs the processes of kind (or the broker), waits down, starts
+// them again and waits until they are ready.
+func (c *faultCluster) inject(kind string, down time.Duration) faultReport {
+	c.t.Helper()
+	r := faultReport{kind: kind, at: time.Now()}
+	if kind == "broker" {
+		c.broker.run(c.t, "kill")
+		<-time.After(down)
+		c.broker.run(c.t, "resume")
+		r.down = time.Since(r.at)
+		r.toReady = c.awaitReady(c.names()...)
+		c.t.Logf("fault %s: down %s, everything ready %s after it answered", kind, r.down.Round(time.Millisecond), r.toReady.Round(time.Millisecond))
+		return r
+	}
+	names := []string{kind}
+	switch kind {
+	case "processor":
+		names = []string{"processor-1"}
+	case "processors":
+		names = []string{"processor-1", "processor-2"}
+	}
+	for _, n := range names {
+		c.mu.Lock()
+		p := c.live[n]
+		c.mu.Unlock()
+		p.stopped = true // an exit is expected now
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+	<-time.After(down)
+	r.down = time.Since(r.at)
+	for _, n := range names {
+		c.start(n, nil)
+	}
+	r.toReady = c.awaitReady(names...)
+	c.t.Logf("fault %s: SIGKILL, down %s, ready %s after restart", kind, r.down.Round(time.Millisecond), r.toReady.Round(time.Millisecond))
+	return r
+}
+
+// workload places items and bids over HTTP and records what the platform
+// acknowledged.
+type workload struct {
+	t        *testing.T
+	base     string
+	category string
+	seller   *faultUser
+	bidders  []*faultUser
+
+	mu       sync.Mutex
+	items    []*faultItem
+	acked    map[string]ackedBid // bid id → what the client was told
+	requests int
+}
+
+type faultUser struct {
+	id, token, email string
+}
+
+type faultItem struct {
+	id     string
+	endsAt time.Time
+	next   int64 // the amount the next bid on it offers
+}
+
+// ackedBid is a bid the platform acknowledged (202, or 200/409 after Prefer: wait).
+type ackedBid struct {
+	itemID, bidderID string
+	amount           int64
+	at               time.Time
+	verdict          string // "accepted" or the reason code when the client waited; "" otherwise
+}
+
+func (w *workload) user(token string, p *platform) *faultUser {
+	return &faultUser{id: userID(w.t, p, token), token: token}
+}
+
+// placeItems places an item every two seconds until ctx ends or the time
+// for new items is up; durations are 10–25 s, and one in five has a reserve
+// out of reach.
+func (w *workload) placeItems(ctx context.Context, rng *mrand.Rand, until time.Duration) {
+	began := time.Now()
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for n := 0; ctx.Err() == nil && time.Since(began) < until; n++ {
+		reserve := ""
+		if rng.IntN(5) == 0 {
+			reserve = `,"reservePrice":100000000`
+		}
+		dur := 10 + rng.IntN(16)
+		body := fmt.Sprintf(`{"title":"Fault lot %d","category":%q,"currency":"EUR","startingPrice":1000%s,"durationSeconds":%d}`,
+			n, w.category, reserve, dur)
+		var placed struct{ ItemID string }
+		if code := w.post(ctx, w.seller, "/v1/items", body, nil, &placed); code == http.StatusAccepted {
+			w.mu.Lock()
+			w.items = append(w.items, &faultItem{id: placed.ItemID, endsAt: time.Now().Add(time.Duration(dur) * time.Second), next: 1000})
+			w.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+}
+
+// open picks an item that is still open for a while, and the amount to bid
+// on it: mostly a raise, sometimes too little.
+func (w *workload) open(rng *mrand.Rand) (*faultItem, int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var open []*faultItem
+	for _, it := range w.items {
+		if time.Until(it.endsAt) > 500*time.Millisecond {
+			open = append(open, it)
+		}
+	}
+	if len(open) == 0 {
+		return nil, 0
+	}
+	it := open[rng.IntN(len(open))]
+	if rng.IntN(6) == 0 {
+		return it, max(1000, it.next-50)
+	}
+	it.next += int64(10 * (1 + rng.IntN(3)))
+	return it, it.next
+}
+
+// bid places bids as u until ctx ends: single bids, Prefer: wait bids and
+// batches of up to ten.
+func (w *workload) bid(ctx context.Context, rng *mrand.Rand, u *faultUser) {
+	tick := time.NewTicker(bidInterval)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		switch mode := rng.IntN(10); {
+		case mode < 6:
+			w.single(ctx, rng, u, false)
+		case mode < 8:
+			w.single(ctx, rng, u, true)
+		default:
+			w.batch(ctx, rng, u)
+		}
+	}
+}
+
+func (w *workload) single(ctx context.Context, rng *mrand.Rand, u *faultUser, wait bool) {
+	it, amount := w.open(rng)
+	if it == nil {
+		return
+	}
+	key := uuid.NewString()
+	hdr := map[string]string{"Idempotency-Key": key}
+	if wait {
+		hdr["Prefer"] = "wait=5"
+	}
+	var body struct {
+		Status string
+		Errors []struct{ Code string }
+	}
+	code := w.post(ctx, u, "/v1/items/"+it.id+"/bids", fmt.Sprintf(`{"amount":%d}`, amount), hdr, &body)
+	b := ackedBid{itemID: it.id, bidderID: u.id, amount: amount, at: time.Now()}
+	switch code {
+	case http.StatusAccepted:
+	case http.StatusOK:
+		b.verdict = "accepted"
+	case http.StatusConflict:
+		if len(body.Errors) == 1 {
+			b.verdict = body.Errors[0].Code
+		}
+	default:
+		return // refused at the edge, or not known to be in the log
+	}
+	w.mu.Lock()
+	w.acked[placebid.IdempotentID(u.id, key)] = b
+	w.mu.Unlock()
+}
+
+func (w *workload) batch(ctx context.Context, rng *mrand.Rand, u *faultUser) {
+	type one struct {
+		ItemID string `json:"itemId"`
+		Amount int64  `json:"amount"`
+	}
+	var bids []one
+	for range 1 + rng.IntN(10) {
+		if it, amount := w.open(rng); it != nil {
+			bids = append(bids, one{it.id, amount})
+		}
+	}
+	if len(bids) == 0 {
+		return
+	}
+	body, _ := json.Marshal(map[string]any{"bids": bids})
+	var out struct {
+		Results []struct{ ItemID, BidID, Status string }
+	}
+	if w.post(ctx, u, "/v1/bids", string(body), nil, &out) != http.StatusAccepted {
+		return
+	}
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, r := range out.Results {
+		if r.Status == "pending" && i < len(bids) {
+			w.acked[r.BidID] = ackedBid{itemID: r.ItemID, bidderID: u.id, amount: bids[i].Amount, at: now}
+		}
+	}
+}
+
+// post sends body as u and decodes the answer into out; it returns the
+// status, or 0 if there was no answer.
+func (w *workload) post(ctx context.Context, u *faultUser, path, body string, hdr map[string]string, out any) int {
+	w.mu.Lock()
+	w.requests++
+	if w.acked == nil {
+		w.acked = map[string]ackedBid{}
+	}
+	w.mu.Unlock()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(rctx, http.MethodPost, w.base+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+u.token)
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	if out != nil {
+		_ = json.Unmarshal(buf.Bytes(), out)
+	}
+	return resp.StatusCode
+}
