@@ -311,7 +311,7 @@ type workload struct {
 }
 
 type faultUser struct {
-	id, token, email string
+	id, token string
 }
 
 type faultItem struct {
