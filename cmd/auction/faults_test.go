@@ -104,8 +104,8 @@ func TestFaults(t *testing.T) {
 	initialiseTopology(t, bin, common)
 	procs := &topoProcs{}
 	procs.guard(t)
-	cluster := &faultCluster{t: t, bin: bin, common: common, procs: procs, broker: broker, live: map[string]*topoProc{},
-		api: "http://" + httpAddr}
+	cluster := &faultCluster{t: t, bin: bin, common: common, procs: procs, broker: broker, api: "http://" + httpAddr,
+		live: map[string]*topoProc{}, envs: map[string]map[string]string{}}
 	cluster.start("gateway", map[string]string{"AUCTION_TARGET": "gateway"})
 	for _, n := range []string{"processor-1", "processor-2"} {
 		cluster.start(n, map[string]string{"AUCTION_TARGET": "processor", "AUCTION_STATE_DIR": t.TempDir()})
@@ -117,7 +117,7 @@ func TestFaults(t *testing.T) {
 	cluster.awaitReady(cluster.names()...)
 
 	nonce := strings.ToLower(rand.Text()[:8])
-	w := &workload{t: t, base: p.base, category: "faults-" + nonce}
+	w := &workload{t: t, base: p.base, category: "faults-" + nonce, acked: map[string]ackedBid{}}
 	w.seller = w.user(register(t, p, "Sam Seller", "seller-"+nonce+"@example.com"), p)
 	for i := range faultBidders {
 		w.bidders = append(w.bidders, w.user(register(t, p, fmt.Sprintf("Bidder %d", i), fmt.Sprintf("bidder%d-%s@example.com", i, nonce)), p))
@@ -206,9 +206,6 @@ type faultCluster struct {
 
 func (c *faultCluster) start(name string, env map[string]string) *topoProc {
 	c.t.Helper()
-	if c.envs == nil {
-		c.envs = map[string]map[string]string{}
-	}
 	if _, known := c.envs[name]; !known {
 		env["AUCTION_INSTANCE_ID"] = name // stable across restarts: static membership
 		c.envs[name] = env
@@ -472,9 +469,6 @@ func (w *workload) batch(ctx context.Context, rng *mrand.Rand, u *faultUser) {
 func (w *workload) post(ctx context.Context, u *faultUser, path, body string, hdr map[string]string, out any) int {
 	w.mu.Lock()
 	w.requests++
-	if w.acked == nil {
-		w.acked = map[string]ackedBid{}
-	}
 	w.mu.Unlock()
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()

@@ -66,7 +66,7 @@ type E2E struct {
 }
 
 // topics the observer reads.
-// auction.bids is read for the close-dues among the bids (see closeDueOnly).
+// auction.bids is read for the close-dues among the bids (see isCloseDue).
 var observed = []string{schemas.TopicBidResults, schemas.TopicBids, schemas.TopicItemComplete}
 
 // NewObserver positions a consumer at the end of every partition of the
