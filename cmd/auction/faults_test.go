@@ -31,6 +31,9 @@ import (
 const (
 	EnvFaults     = "AUCTION_FAULTS"
 	EnvFaultsSeed = "AUCTION_FAULTS_SEED"
+	// EnvFaultsOnly narrows a run to some faults (comma-separated kinds,
+	// e.g. "broker,closer"), to chase one of them.
+	EnvFaultsOnly = "AUCTION_FAULTS_ONLY"
 )
 
 // The fault suite's shape: a fault every faultGap after warmUp, the
@@ -124,6 +127,9 @@ func TestFaults(t *testing.T) {
 	}
 
 	faults := []string{"processor", "processors", "closer", "notify", "analytics", "lineage", "gateway", "broker"}
+	if only := os.Getenv(EnvFaultsOnly); only != "" {
+		faults = strings.Split(only, ",")
+	}
 	rng.Shuffle(len(faults), func(i, j int) { faults[i], faults[j] = faults[j], faults[i] })
 	runFor := faultWarmUp + time.Duration(len(faults))*faultGap
 
@@ -221,28 +227,53 @@ func (c *faultCluster) start(name string, env map[string]string) *topoProc {
 func (c *faultCluster) names() []string { return c.order }
 
 // awaitReady waits until every named process answers 200 on /readyz, and
-// returns how long that took.
+// returns how long that took; the log says when each one was.
 func (c *faultCluster) awaitReady(names ...string) time.Duration {
 	c.t.Helper()
 	began := time.Now()
+	readyAt := map[string]time.Duration{}
 	c.procs.poll(c.t, faultReadyMax, fmt.Sprintf("%v ready", names), func() (bool, string) {
+		var waiting []string
 		for _, n := range names {
-			c.mu.Lock()
-			p := c.live[n]
-			c.mu.Unlock()
-			urls := []string{p.admin + "/readyz"}
-			if n == "gateway" {
-				urls = append(urls, c.api+"/readyz")
+			if _, done := readyAt[n]; done {
+				continue
 			}
-			for _, u := range urls {
-				if code, err := topoStatus(u); err != nil || code != http.StatusOK {
-					return false, fmt.Sprintf("%s: %d %v", u, code, err)
-				}
+			if why := c.notReady(n); why != "" {
+				waiting = append(waiting, why)
+				continue
 			}
+			readyAt[n] = time.Since(began)
 		}
-		return true, ""
+		return len(waiting) == 0, strings.Join(waiting, "; ")
 	})
+	if len(names) > 1 {
+		c.t.Logf("ready after: %v", readyAt)
+	}
 	return time.Since(began)
+}
+
+// notReady says why the process name is not ready, or "" if it is.
+func (c *faultCluster) notReady(name string) string {
+	c.mu.Lock()
+	p := c.live[name]
+	c.mu.Unlock()
+	urls := []string{p.admin + "/readyz"}
+	if name == "gateway" {
+		urls = append(urls, c.api+"/readyz")
+	}
+	for _, u := range urls {
+		resp, err := http.Get(u)
+		if err != nil {
+			return fmt.Sprintf("%s %s: %v", name, u, err)
+		}
+		var body bytes.Buffer
+		_, _ = body.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Sprintf("%s %s: %d %s", name, u, resp.StatusCode, strings.TrimSpace(body.String()))
+		}
+	}
+	return ""
 }
 
 // faultReport is what one fault did.

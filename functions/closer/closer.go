@@ -74,6 +74,10 @@ type Closer struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 	started   atomic.Bool
+	// orphan watches the current consumer for a lost assignment that is
+	// not given back; the poll loop and the rebalance callback, which runs
+	// inside Poll, share it.
+	orphan kafkaio.Orphaned
 }
 
 // New checks cfg and builds a closer; Run starts it.
@@ -130,6 +134,33 @@ func (c *Closer) Run(ctx context.Context) error {
 	// commit, but never writes.
 	defer prod.Close()
 
+	// The emitter outlives the consumer: a consumer that is replaced (see
+	// errRejoin) hands its partitions back, and the schedule with them.
+	emitCtx, stopEmitting := context.WithCancel(ctx)
+	emitted := make(chan struct{})
+	go func() {
+		defer close(emitted)
+		c.emit(emitCtx, prod)
+	}()
+	defer func() {
+		stopEmitting()
+		<-emitted
+	}()
+	for {
+		err = c.member(ctx, prod)
+		if !errors.Is(err, errRejoin) {
+			return err
+		}
+		c.log.Warn("assignment lost and not given back; joining the group again", "after", kafkaio.RejoinAfter.String())
+	}
+}
+
+// errRejoin ends a member whose assignment was lost and not given back
+// (see kafkaio.Orphaned).
+var errRejoin = errors.New("closer: orphaned in its group")
+
+// member is one consumer of the closer's group, from joining to closing.
+func (c *Closer) member(ctx context.Context, prod *kafkaio.Producer) error {
 	cons, err := kafka.NewConsumer(c.consumerConfig())
 	if err != nil {
 		return fmt.Errorf("closer: new kafka consumer: %w", err)
@@ -139,23 +170,15 @@ func (c *Closer) Run(ctx context.Context) error {
 		defer close(logsDone)
 		c.forwardLogs(cons.Logs())
 	}()
-	// Closing the consumer ends the log forwarder; Run returns only after
-	// it, so nothing logs once Run has returned.
+	// Closing the consumer ends the log forwarder; member returns only
+	// after it, so nothing logs once Run has returned.
 	defer func() { <-logsDone }()
+	c.orphan.Reset()
 	if err := cons.SubscribeTopics([]string{schemas.TopicItems}, c.rebalance); err != nil {
 		c.closeConsumer(cons)
 		return fmt.Errorf("closer: subscribe to %s: %w", schemas.TopicItems, err)
 	}
-
-	emitCtx, stopEmitting := context.WithCancel(ctx)
-	emitted := make(chan struct{})
-	go func() {
-		defer close(emitted)
-		c.emit(emitCtx, prod)
-	}()
 	err = c.consume(ctx, cons, prod)
-	stopEmitting()
-	<-emitted
 	// Entries whose writes were cut short stay unacknowledged, so the
 	// final watermarks keep them for whoever reads the partitions next.
 	c.commit(cons)
@@ -203,6 +226,9 @@ func (c *Closer) consume(ctx context.Context, cons *kafka.Consumer, prod *kafkai
 		if time.Since(lastCommit) >= commitInterval {
 			c.commit(cons)
 			lastCommit = time.Now()
+			if c.orphan.Stuck(lastCommit, kafkaio.RejoinAfter) {
+				return errRejoin
+			}
 		}
 	}
 	return nil
@@ -384,6 +410,7 @@ func (c *Closer) rebalance(cons *kafka.Consumer, ev kafka.Event) error {
 	case kafka.AssignedPartitions:
 		ids := partitionIDs(e.Partitions)
 		c.sched.assign(ids)
+		c.orphan.Assigned()
 		c.log.Info("partitions assigned", "topic", schemas.TopicItems, "partitions", ids)
 		if len(ids) > 0 {
 			c.readyOnce.Do(func() { close(c.ready) })
@@ -396,6 +423,8 @@ func (c *Closer) rebalance(cons *kafka.Consumer, ev kafka.Event) error {
 		lost := cons.AssignmentLost()
 		if !lost {
 			c.commitOffsets(cons, marks)
+		} else {
+			c.orphan.Lost(time.Now())
 		}
 		c.log.Info("partitions revoked", "topic", schemas.TopicItems, "partitions", ids, "lost", lost)
 	}

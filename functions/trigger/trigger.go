@@ -80,6 +80,21 @@ func (t *Trigger) Run(ctx context.Context) error {
 		dlq = p
 	}
 
+	for {
+		err := t.member(ctx, dlq)
+		if !errors.Is(err, errRejoin) {
+			return err
+		}
+		t.log.Warn("assignment lost and not given back; joining the group again", "after", kafkaio.RejoinAfter.String())
+	}
+}
+
+// errRejoin ends a member whose assignment was lost and not given back
+// (see kafkaio.Orphaned).
+var errRejoin = errors.New("trigger: orphaned in its group")
+
+// member is one consumer of the trigger's group, from joining to closing.
+func (t *Trigger) member(ctx context.Context, dlq Writer) error {
 	cons, err := kafka.NewConsumer(t.consumerConfig())
 	if err != nil {
 		return fmt.Errorf("trigger %s: new kafka consumer: %w", t.cfg.Name, err)
@@ -91,8 +106,8 @@ func (t *Trigger) Run(ctx context.Context) error {
 			t.log.Debug("librdkafka", "name", l.Name, "tag", l.Tag, "level", l.Level, "msg", l.Message)
 		}
 	}()
-	// Closing the consumer ends the log forwarder; Run returns only after
-	// it, so nothing logs once Run has returned.
+	// Closing the consumer ends the log forwarder; member returns only
+	// after it, so nothing logs once Run has returned.
 	defer func() { <-logsDone }()
 
 	s := &session{
@@ -157,6 +172,7 @@ type session struct {
 	ctx     context.Context
 	parts   map[partitionKey]*partition
 	closing bool
+	orphan  kafkaio.Orphaned
 }
 
 // poll is the consumer loop. It routes each record to its partition's
@@ -165,6 +181,9 @@ type session struct {
 func (s *session) poll(ctx context.Context) error {
 	defer s.t.lags.Store(nil)
 	for ctx.Err() == nil {
+		if s.orphan.Stuck(time.Now(), kafkaio.RejoinAfter) {
+			return errRejoin
+		}
 		timeout := pollTimeout
 		if s.feed() {
 			timeout = backlogPollTimeout
@@ -279,9 +298,14 @@ func (s *session) pause(key partitionKey, p *partition, pause bool) {
 func (s *session) rebalance(c *kafka.Consumer, ev kafka.Event) error {
 	switch e := ev.(type) {
 	case kafka.AssignedPartitions:
+		s.orphan.Assigned()
 		s.assign(e.Partitions)
 	case kafka.RevokedPartitions:
-		s.revoke(e.Partitions, c.AssignmentLost())
+		lost := c.AssignmentLost()
+		if lost {
+			s.orphan.Lost(time.Now())
+		}
+		s.revoke(e.Partitions, lost)
 	}
 	return nil
 }

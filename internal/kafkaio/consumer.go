@@ -1,6 +1,9 @@
 package kafkaio
 
 import (
+	"sync"
+	"time"
+
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 )
 
@@ -51,4 +54,50 @@ func (c Config) GroupConsumer(group string, extra kafka.ConfigMap) *kafka.Config
 		m[k] = v
 	}
 	return c.configMap(m)
+}
+
+// Orphaned watches a group member for one state librdkafka can be left in
+// after a broker restart: its assignment lost (the session expired while
+// the coordinator was away) and never given back, with the consumer
+// polling happily and owning nothing. The fault suite saw the closer sit
+// like that with its partitions unowned, so no auction closed any more.
+// A new consumer, joining afresh under the same static id, gets them back
+// at once, so a member that has owned nothing for RejoinAfter since it lost
+// its assignment starts a new one. The zero value is ready to use; its
+// methods may be called from the rebalance callback and the poll loop.
+type Orphaned struct {
+	mu     sync.Mutex
+	lostAt time.Time
+}
+
+// RejoinAfter is how long a member may own nothing after losing its
+// assignment before it joins again with a new consumer: two session
+// timeouts, time enough for any rebalance the coordinator runs.
+const RejoinAfter = 2 * sessionTimeoutMs * time.Millisecond
+
+// Lost records that the assignment was lost at now.
+func (o *Orphaned) Lost(now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.lostAt.IsZero() {
+		o.lostAt = now
+	}
+}
+
+// Reset forgets a loss: a new consumer starts with nothing lost.
+func (o *Orphaned) Reset() { o.Assigned() }
+
+// Assigned records that partitions were assigned.
+func (o *Orphaned) Assigned() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.lostAt = time.Time{}
+}
+
+// Stuck reports whether, at now, the member has owned nothing for longer
+// than after since it lost its assignment.
+func (o *Orphaned) Stuck(now time.Time, after time.Duration) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return !o.lostAt.IsZero() && now.Sub(o.lostAt) >= after
 }

@@ -52,6 +52,14 @@ func (c Config) GokaConfig(flush time.Duration) *sarama.Config {
 	return sc
 }
 
+// GokaBackoff is how long goka waits before it retries a view (the
+// gateway's, the processor's lookup table) that lost its broker: 250 ms
+// more each time, up to 2 s. goka's default steps by 10 s up to 2 minutes,
+// so a view came back ~12 s after its broker did.
+func GokaBackoff() (goka.Backoff, error) {
+	return goka.NewSimpleBackoff(250*time.Millisecond, 2*time.Second), nil
+}
+
 // GokaTopicManager makes goka create its table topic with the cluster's
 // replication instead of its default of 2, and refuse a mismatched one.
 func (c Config) GokaTopicManager() *goka.TopicManagerConfig {

@@ -119,6 +119,7 @@ func (p *Processor) Options() []goka.ProcessorOption {
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, p.cfg.Kafka.GokaTopicManager())),
 		goka.WithLogger(kafkaio.GokaLogger(p.cfg.Log.With("goka", string(Group)))),
 		goka.WithClientID(p.cfg.Kafka.ClientID),
+		goka.WithBackoffBuilder(kafkaio.GokaBackoff),
 	}
 }
 

@@ -58,6 +58,7 @@ func newView(cfg kafkaio.Config, log *slog.Logger, table goka.Table, codec goka.
 		// A view serves reads: when the broker goes away it keeps answering
 		// from its copy and reconnects, rather than taking the gateway down.
 		goka.WithViewAutoReconnect(),
+		goka.WithViewBackoffBuilder(kafkaio.GokaBackoff),
 	}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("new view of %s: %w", table, err)
