@@ -220,7 +220,7 @@ func ensureTopics(ctx context.Context, kcfg kafkaio.Config, log *slog.Logger) er
 		if err == nil || errors.Is(err, kafkaio.ErrPartitionCount) {
 			return err
 		}
-		wait := min(200*time.Millisecond<<min(attempt-1, 4), 2*time.Second)
+		wait := kafkaio.Reconnect(attempt)
 		log.Warn("kafka not answering; trying again", "err", err, "in", wait.String(), "attempt", attempt)
 		t := time.NewTimer(wait)
 		select {

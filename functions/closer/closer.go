@@ -151,7 +151,6 @@ func (c *Closer) Run(ctx context.Context) error {
 		if !errors.Is(err, errRejoin) {
 			return err
 		}
-		c.log.Warn("assignment lost and not given back; joining the group again", "after", kafkaio.RejoinAfter.String())
 	}
 }
 
@@ -161,28 +160,19 @@ var errRejoin = errors.New("closer: orphaned in its group")
 
 // member is one consumer of the closer's group, from joining to closing.
 func (c *Closer) member(ctx context.Context, prod *kafkaio.Producer) error {
-	cons, err := kafka.NewConsumer(c.consumerConfig())
+	m, err := kafkaio.NewMember(c.consumerConfig(), c.log)
 	if err != nil {
-		return fmt.Errorf("closer: new kafka consumer: %w", err)
+		return fmt.Errorf("closer: %w", err)
 	}
-	logsDone := make(chan struct{})
-	go func() {
-		defer close(logsDone)
-		c.forwardLogs(cons.Logs())
-	}()
-	// Closing the consumer ends the log forwarder; member returns only
-	// after it, so nothing logs once Run has returned.
-	defer func() { <-logsDone }()
+	defer m.Close()
 	c.orphan.Reset()
-	if err := cons.SubscribeTopics([]string{schemas.TopicItems}, c.rebalance); err != nil {
-		c.closeConsumer(cons)
+	if err := m.SubscribeTopics([]string{schemas.TopicItems}, c.rebalance); err != nil {
 		return fmt.Errorf("closer: subscribe to %s: %w", schemas.TopicItems, err)
 	}
-	err = c.consume(ctx, cons, prod)
+	err = c.consume(ctx, m.Consumer, prod)
 	// Entries whose writes were cut short stay unacknowledged, so the
 	// final watermarks keep them for whoever reads the partitions next.
-	c.commit(cons)
-	c.closeConsumer(cons)
+	c.commit(m.Consumer)
 	return err
 }
 
@@ -190,19 +180,6 @@ func (c *Closer) member(ctx context.Context, prod *kafkaio.Producer) error {
 // only the low watermark, never what librdkafka has read up to).
 func (c *Closer) consumerConfig() *kafka.ConfigMap {
 	return c.cfg.Kafka.GroupConsumer(c.cfg.Group, nil)
-}
-
-// forwardLogs passes librdkafka's logs to slog until the consumer closes.
-func (c *Closer) forwardLogs(logs chan kafka.LogEvent) {
-	for l := range logs {
-		c.log.Debug("librdkafka", "name", l.Name, "tag", l.Tag, "level", l.Level, "msg", l.Message)
-	}
-}
-
-func (c *Closer) closeConsumer(cons *kafka.Consumer) {
-	if err := cons.Close(); err != nil {
-		c.log.Warn("close kafka consumer", "err", err)
-	}
 }
 
 // consume is the consumer loop: it reads auction.items into the schedule,
@@ -227,6 +204,7 @@ func (c *Closer) consume(ctx context.Context, cons *kafka.Consumer, prod *kafkai
 			c.commit(cons)
 			lastCommit = time.Now()
 			if c.orphan.Stuck(lastCommit, kafkaio.RejoinAfter) {
+				c.log.Warn("assignment lost and not given back; joining the group again", "after", kafkaio.RejoinAfter.String())
 				return errRejoin
 			}
 		}

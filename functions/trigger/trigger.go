@@ -85,7 +85,6 @@ func (t *Trigger) Run(ctx context.Context) error {
 		if !errors.Is(err, errRejoin) {
 			return err
 		}
-		t.log.Warn("assignment lost and not given back; joining the group again", "after", kafkaio.RejoinAfter.String())
 	}
 }
 
@@ -95,39 +94,27 @@ var errRejoin = errors.New("trigger: orphaned in its group")
 
 // member is one consumer of the trigger's group, from joining to closing.
 func (t *Trigger) member(ctx context.Context, dlq Writer) error {
-	cons, err := kafka.NewConsumer(t.consumerConfig())
+	m, err := kafkaio.NewMember(t.consumerConfig(), t.log)
 	if err != nil {
-		return fmt.Errorf("trigger %s: new kafka consumer: %w", t.cfg.Name, err)
+		return fmt.Errorf("trigger %s: %w", t.cfg.Name, err)
 	}
-	logsDone := make(chan struct{})
-	go func() {
-		defer close(logsDone)
-		for l := range cons.Logs() {
-			t.log.Debug("librdkafka", "name", l.Name, "tag", l.Tag, "level", l.Level, "msg", l.Message)
-		}
-	}()
-	// Closing the consumer ends the log forwarder; member returns only
-	// after it, so nothing logs once Run has returned.
-	defer func() { <-logsDone }()
+	defer m.Close()
 
 	s := &session{
 		t:    t,
-		cons: cons,
+		cons: m.Consumer,
 		dlq:  dlq,
 		// Calls outlive Run's context by up to ShutdownTimeout (see worker.ctx),
 		// but keep its values.
 		ctx:   context.WithoutCancel(ctx),
 		parts: map[partitionKey]*partition{},
 	}
-	if err = cons.SubscribeTopics(t.cfg.Topics, s.rebalance); err != nil {
+	if err = m.SubscribeTopics(t.cfg.Topics, s.rebalance); err != nil {
 		err = fmt.Errorf("trigger %s: subscribe to %v: %w", t.cfg.Name, t.cfg.Topics, err)
 	} else {
 		err = s.poll(ctx)
 	}
 	s.stopAll()
-	if cerr := cons.Close(); cerr != nil {
-		t.log.Warn("close kafka consumer", "err", cerr)
-	}
 	return err
 }
 
@@ -182,6 +169,7 @@ func (s *session) poll(ctx context.Context) error {
 	defer s.t.lags.Store(nil)
 	for ctx.Err() == nil {
 		if s.orphan.Stuck(time.Now(), kafkaio.RejoinAfter) {
+			s.t.log.Warn("assignment lost and not given back; joining the group again", "after", kafkaio.RejoinAfter.String())
 			return errRejoin
 		}
 		timeout := pollTimeout

@@ -87,7 +87,7 @@ running() { [[ -f $pidfile ]] && is_ours "$(cat "$pidfile")"; }
 # is_ours PID: PID is alive and is the broker of this data dir (not a reused pid).
 is_ours() {
 	local cmd
-	cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	{ cmd=$(tr '\0' ' ' <"/proc/$1/cmdline"); } 2>/dev/null || return 1
 	[[ $cmd == *"kafka.Kafka $data/server.properties"* ]]
 }
 
@@ -198,19 +198,22 @@ launch() {
 		-Dlog4j2.configurationFile="$data/log4j2.properties" \
 		-cp "$libs/*" kafka.Kafka "$data/server.properties" \
 		</dev/null >"$logfile" 2>&1 &
-	echo $! >"$pidfile"
+	local pid=$!
+	echo "$pid" >"$pidfile"
+	# While it starts, "alive" is enough: the pid is our own child, and it
+	# may not have become java yet (is_ours would say no).
 
 	# Ready = the client port accepts connections and the broker answers a
 	# metadata request (TopicCommand --list goes through the Admin API).
 	local deadline=$((SECONDS + start_timeout))
 	until port_open "$port"; do
-		running || fail_start "the broker exited while starting"
+		kill -0 "$pid" 2>/dev/null || fail_start "the broker exited while starting"
 		((SECONDS < deadline)) || fail_start "the broker did not open 127.0.0.1:$port within ${start_timeout}s"
 		sleep 0.5
 	done
 	until timeout 30 "${java_tool[@]}" org.apache.kafka.tools.TopicCommand \
 		--bootstrap-server "127.0.0.1:$port" --list >/dev/null 2>"$data/probe.log"; do
-		running || fail_start "the broker exited while starting"
+		kill -0 "$pid" 2>/dev/null || fail_start "the broker exited while starting"
 		((SECONDS < deadline)) || { cat "$data/probe.log" >&2; fail_start "the broker did not answer metadata within ${start_timeout}s"; }
 		sleep 1
 	done

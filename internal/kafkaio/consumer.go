@@ -1,6 +1,8 @@
 package kafkaio
 
 import (
+	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -56,6 +58,13 @@ func (c Config) GroupConsumer(group string, extra kafka.ConfigMap) *kafka.Config
 	return c.configMap(m)
 }
 
+// Reconnect is the wait before attempt (from 1) to reach a cluster that did
+// not answer: 200 ms, doubling, at most 2 s, so a client resumes within
+// about 2 s of its broker coming back.
+func Reconnect(attempt int) time.Duration {
+	return min(200*time.Millisecond<<min(attempt-1, 4), 2*time.Second)
+}
+
 // Orphaned watches a group member for one state librdkafka can be left in
 // after a broker restart: its assignment lost (the session expired while
 // the coordinator was away) and never given back, with the consumer
@@ -100,4 +109,55 @@ func (o *Orphaned) Stuck(now time.Time, after time.Duration) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return !o.lostAt.IsZero() && now.Sub(o.lostAt) >= after
+}
+
+// Member is a consumer in a group (see GroupConsumer), with librdkafka's
+// logs forwarded to slog at debug level and a close that cannot hang its
+// caller.
+type Member struct {
+	*kafka.Consumer
+	log      *slog.Logger
+	logsDone chan struct{}
+}
+
+// MemberCloseTimeout bounds Member.Close. A consumer left orphaned by a
+// broker restart (see Orphaned) was seen never to finish closing, which
+// kept a stopping process alive until it was killed.
+const MemberCloseTimeout = 10 * time.Second
+
+// NewMember creates a consumer from cm, which must enable the log channel
+// (GroupConsumer does).
+func NewMember(cm *kafka.ConfigMap, log *slog.Logger) (*Member, error) {
+	c, err := kafka.NewConsumer(cm)
+	if err != nil {
+		return nil, fmt.Errorf("new kafka consumer: %w", err)
+	}
+	m := &Member{Consumer: c, log: log, logsDone: make(chan struct{})}
+	go func() {
+		defer close(m.logsDone)
+		for l := range c.Logs() {
+			log.Debug("librdkafka", "name", l.Name, "tag", l.Tag, "level", l.Level, "msg", l.Message)
+		}
+	}()
+	return m, nil
+}
+
+// Close leaves the group and closes the consumer, waiting at most
+// MemberCloseTimeout; once it returns, nothing more is logged. A consumer
+// that does not close in time is abandoned (its threads linger until the
+// process ends) and its partitions go to whoever joins next.
+func (m *Member) Close() {
+	done := make(chan error, 1)
+	go func() { done <- m.Consumer.Close() }()
+	t := time.NewTimer(MemberCloseTimeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			m.log.Warn("close kafka consumer", "err", err)
+		}
+		<-m.logsDone
+	case <-t.C:
+		m.log.Error("kafka consumer did not close; abandoning it", "timeout", MemberCloseTimeout.String())
+	}
 }

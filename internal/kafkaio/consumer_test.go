@@ -63,3 +63,12 @@ func TestOrphaned(t *testing.T) {
 		t.Fatal("after Reset: got stuck, want not")
 	}
 }
+
+func TestReconnect(t *testing.T) {
+	ms := time.Millisecond
+	for attempt, want := range map[int]time.Duration{1: 200 * ms, 2: 400 * ms, 3: 800 * ms, 4: 1600 * ms, 5: 2000 * ms, 50: 2000 * ms} {
+		if got := kafkaio.Reconnect(attempt); got != want {
+			t.Errorf("attempt %d: got %s, want %s", attempt, got, want)
+		}
+	}
+}

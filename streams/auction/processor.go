@@ -174,7 +174,7 @@ func (p *Processor) Supervise(ctx context.Context, ready func(), notReady func(e
 		if wasReady.Swap(false) {
 			attempt = 1
 		}
-		wait := min(200*time.Millisecond<<min(attempt-1, 4), 2*time.Second)
+		wait := kafkaio.Reconnect(attempt)
 		notReady(err)
 		p.cfg.Log.Warn("auction processor stopped; starting it again", "err", err, "in", wait.String(), "attempt", attempt)
 		t := time.NewTimer(wait)
