@@ -260,4 +260,9 @@ type BidStatus struct {
 	PlacedAt  time.Time `json:"placedAt,omitzero"`
 	DecidedAt time.Time `json:"decidedAt,omitzero"`
 	BidCount  int       `json:"bidCount,omitempty"`
+	// Offset is where in its partition of auction.bids the record lies
+	// whose decision this is, so the processor can tell that record met
+	// again (after a crash that lost its table write) from another record
+	// of the same bid.
+	Offset int64 `json:"offset,omitempty"`
 }

@@ -36,6 +36,8 @@ type Output struct {
 	// re-emits the same event id and consumers can drop the duplicate.
 	ID   string
 	Data any
+	// Offset, for a verdict, is that of the record it decided (Verdict.Offset).
+	Offset int64
 	// Cause, if set, is the id of the event that caused this one when that
 	// is not the input: a close-due held until its item arrived.
 	Cause string
@@ -75,11 +77,21 @@ func Decide(s State, in Input, now time.Time) (State, []Output) {
 	case in.Item != nil:
 		return placeItem(s, *in.Item, now)
 	case in.Bid != nil:
-		return placeBid(s, *in.Bid, in.Decided, now)
+		next, outs := placeBid(s, *in.Bid, in.Decided, in.Offset, now)
+		return applied(s, next, in.Offset), outs
 	case in.Close != nil:
-		return closeDue(s, *in.Close, in.EventID, in.Offset, now)
+		next, outs := closeDue(s, *in.Close, in.EventID, in.Offset, now)
+		return applied(s, next, in.Offset), outs
 	}
 	return s, nil
+}
+
+// applied records in next that the record at offset changed the row.
+func applied(before, next State, offset int64) State {
+	if next.Version != before.Version && offset > next.Applied {
+		next.Applied = offset
+	}
+	return next
 }
 
 func placeItem(s State, item schemas.ItemPlaced, now time.Time) (State, []Output) {
@@ -114,16 +126,25 @@ func decideHeld(s State, held []schemas.BidPlaced, now time.Time) (State, []Outp
 	var outs []Output
 	for _, b := range held {
 		var o []Output
-		s, o = placeBid(s, b, nil, now)
+		s, o = placeBid(s, b, nil, 0, now)
 		outs = append(outs, o...)
 	}
 	return s, outs
 }
 
-// placeBid decides b; prior is its verdict from outside the state, if any.
-func placeBid(s State, b schemas.BidPlaced, prior *Verdict, now time.Time) (State, []Output) {
+// placeBid decides b, read at offset; prior is its verdict from outside
+// the state, if any.
+//
+// A prior verdict given to this very record, which the row has not
+// applied (its offset is past State.Applied), means a crash lost the table
+// write after the verdict went out: the bid is decided again, on the same
+// state, to the same verdict, and this time the row keeps its effect.
+// Taking the prior verdict as a duplicate's would leave the row without
+// the bid (its count, its bidder, perhaps the highest bid).
+func placeBid(s State, b schemas.BidPlaced, prior *Verdict, offset int64, now time.Time) (State, []Output) {
 	v, decided := s.Verdict(b.BidID)
-	if !decided && prior != nil && prior.BidID == b.BidID {
+	lostWrite := prior != nil && prior.Offset != 0 && prior.Offset == offset && offset > s.Applied
+	if !decided && prior != nil && prior.BidID == b.BidID && !lostWrite {
 		v, decided = *prior, true
 	}
 	if decided {
@@ -141,7 +162,7 @@ func placeBid(s State, b schemas.BidPlaced, prior *Verdict, now time.Time) (Stat
 			// refused, and its verdict kept for a redelivery.
 			s.Version++
 			v = Verdict{BidID: b.BidID, BidderID: b.Bidder.ID, Amount: b.Amount, PlacedAt: b.PlacedAt, DecidedAt: now,
-				Reason: schemas.ReasonUnknownItem,
+				Offset: offset, Reason: schemas.ReasonUnknownItem,
 				Detail: fmt.Sprintf("the item has not arrived and %d bids already wait for it", len(s.Pending))}
 			s.Recent = remember(s.Recent, v)
 			return s, []Output{v.output(b.BidID, b.ItemID)}
@@ -152,7 +173,7 @@ func placeBid(s State, b schemas.BidPlaced, prior *Verdict, now time.Time) (Stat
 		return s, nil
 	}
 	s.Version++
-	v = Verdict{BidID: b.BidID, BidderID: b.Bidder.ID, Amount: b.Amount, PlacedAt: b.PlacedAt, DecidedAt: now}
+	v = Verdict{BidID: b.BidID, BidderID: b.Bidder.ID, Amount: b.Amount, PlacedAt: b.PlacedAt, DecidedAt: now, Offset: offset}
 	v.Reason, v.Detail = judge(s, b)
 	if v.Reason == "" {
 		s.Highest = &Bid{BidID: b.BidID, BidderID: b.Bidder.ID, Amount: b.Amount, PlacedAt: b.PlacedAt}
@@ -169,7 +190,7 @@ func placeBid(s State, b schemas.BidPlaced, prior *Verdict, now time.Time) (Stat
 // output is the result event of a verdict; the same verdict always gives
 // the same event.
 func (v Verdict) output(bidID, itemID string) Output {
-	o := Output{Topic: schemas.TopicBidResults, ID: bidID + ".result"}
+	o := Output{Topic: schemas.TopicBidResults, ID: bidID + ".result", Offset: v.Offset}
 	if v.Reason == "" {
 		o.Type = schemas.TypeBidAccepted
 		o.Data = schemas.BidAccepted{BidID: bidID, ItemID: itemID, BidderID: v.BidderID, Amount: v.Amount,
@@ -262,11 +283,11 @@ func BidStatuses(in Input, next State, outs []Output, now time.Time) []schemas.B
 		case schemas.BidAccepted:
 			recs = append(recs, schemas.BidStatus{BidID: d.BidID, ItemID: d.ItemID, BidderID: d.BidderID,
 				Amount: d.Amount, Status: schemas.StatusAccepted, UpdatedAt: now,
-				PlacedAt: d.PlacedAt, DecidedAt: d.DecidedAt, BidCount: d.BidCount})
+				PlacedAt: d.PlacedAt, DecidedAt: d.DecidedAt, BidCount: d.BidCount, Offset: o.Offset})
 		case schemas.BidRejected:
 			recs = append(recs, schemas.BidStatus{BidID: d.BidID, ItemID: d.ItemID, BidderID: d.BidderID,
 				Amount: d.Amount, Status: schemas.StatusRejected, Reason: d.Reason, Detail: d.Detail, UpdatedAt: now,
-				PlacedAt: d.PlacedAt, DecidedAt: d.DecidedAt})
+				PlacedAt: d.PlacedAt, DecidedAt: d.DecidedAt, Offset: o.Offset})
 		}
 	}
 	if b := in.Bid; b != nil && next.Item == nil &&
@@ -286,7 +307,8 @@ func PriorVerdict(st *schemas.BidStatus, b schemas.BidPlaced) *Verdict {
 	if st == nil || st.BidID != b.BidID || st.ItemID != b.ItemID {
 		return nil
 	}
-	v := Verdict{BidID: b.BidID, BidderID: st.BidderID, Amount: st.Amount, PlacedAt: st.PlacedAt, DecidedAt: st.DecidedAt}
+	v := Verdict{BidID: b.BidID, BidderID: st.BidderID, Amount: st.Amount, PlacedAt: st.PlacedAt, DecidedAt: st.DecidedAt,
+		Offset: st.Offset}
 	switch st.Status {
 	case schemas.StatusAccepted:
 		v.BidCount = st.BidCount

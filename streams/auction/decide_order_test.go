@@ -108,3 +108,51 @@ func TestDecidePendingBounded(t *testing.T) {
 		t.Fatalf("got bid count %d, want %d", s.BidCount, auction.MaxPending)
 	}
 }
+
+// TestDecideLostTableWrite is a crash the fault suite found: the processor
+// decided a bid and its verdict and status were written, but the row's
+// table write was lost, so after the restart the row is as before the bid.
+// The bid is read again at the same offset; its status says it was
+// decided. Taking that as a duplicate left the row without the bid (its
+// count, and it could have been the highest); the bid must be applied.
+// A duplicate record of it (another offset), or the same record met by a
+// row that has applied it, stays a duplicate.
+func TestDecideLostTableWrite(t *testing.T) {
+	item := goldenItem(t)
+	placed := item.EndsAt.Add(-time.Hour)
+	now := placed.Add(time.Second)
+	s, _ := decide(t, auction.State{}, auction.Input{Item: &item}, now)
+	first := mkBid(item, "bid-1", "alice", 150000, placed)
+	s, _ = decide(t, s, auction.Input{Bid: &first, Offset: 10}, now)
+	before := deepCopyState(s)
+
+	b := mkBid(item, "bid-2", "bob", 160000, placed)
+	after, outs := decide(t, s, auction.Input{Bid: &b, Offset: 12}, now)
+	statuses := auction.BidStatuses(auction.Input{Bid: &b, Offset: 12}, after, outs, now)
+	if len(statuses) != 1 || statuses[0].Offset != 12 || after.Applied != 12 {
+		t.Fatalf("got statuses %+v and applied %d, want one status at offset 12 and applied 12", statuses, after.Applied)
+	}
+	prior := auction.PriorVerdict(&statuses[0], b)
+
+	// The crash: the row is still before, the bid comes again at 12.
+	again, outs2 := decide(t, before, auction.Input{Bid: &b, Offset: 12, Decided: prior}, now.Add(time.Minute))
+	if again.BidCount != after.BidCount || again.Highest == nil || again.Highest.BidID != "bid-2" || again.Applied != 12 {
+		t.Fatalf("replayed after a lost table write: got count %d highest %+v applied %d, want %d, bid-2 and 12",
+			again.BidCount, again.Highest, again.Applied, after.BidCount)
+	}
+	if len(outs2) != 1 || outs2[0].ID != outs[0].ID || outs2[0].Type != outs[0].Type {
+		t.Fatalf("replayed: got outputs %+v, want the same verdict %+v", outs2, outs)
+	}
+
+	// A row that applied the bid and forgot its verdict (beyond Recent)
+	// meets a duplicate record of it, or the same record again: the prior
+	// verdict, and no change.
+	forgot := deepCopyState(after)
+	forgot.Recent = nil
+	for _, off := range []int64{12, 30} {
+		got, outs := decide(t, forgot, auction.Input{Bid: &b, Offset: off, Decided: prior}, now.Add(time.Hour))
+		if !reflect.DeepEqual(got, forgot) || len(outs) != 1 {
+			t.Fatalf("offset %d on a row that applied it: got state change or outputs %+v, want the prior verdict only", off, outs)
+		}
+	}
+}

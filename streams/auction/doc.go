@@ -32,6 +32,13 @@
 // rebalances. The grace period keeps its meaning: a bid stamped before
 // endsAt counts if it reaches auction.bids before the close-due does.
 //
+// A crash can lose the row's table write after a verdict went out: the row
+// then lacks the bid, and the bid's status says it was decided. Each row
+// keeps the offset of the last auction.bids record it applied (Applied),
+// and each status the offset of the record it decided, so the bid met again
+// at that offset, past Applied, is decided again on the same state (to the
+// same verdict) and applied, while a duplicate record stays a duplicate.
+//
 // An auction completes once. The row remembers the offset of the close-due
 // that closed it; that record delivered again (a crash after the table
 // write, before the completion was acknowledged) emits the completion

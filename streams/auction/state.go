@@ -47,6 +47,11 @@ type State struct {
 	// ClosedBy is the offset, in the item's partition of auction.bids, of
 	// the close-due that closed the auction (see Input.Offset).
 	ClosedBy int64 `json:"closedBy,omitempty"`
+	// Applied is the offset of the last record of the item's partition of
+	// auction.bids that changed this row. A decided bid met again at an
+	// offset past it was decided but never applied: its table write was
+	// lost in a crash (see placeBid).
+	Applied int64 `json:"applied,omitempty"`
 	// Version counts the events applied, so a reader can tell two states apart.
 	Version int64 `json:"version"`
 }
@@ -96,6 +101,9 @@ type Verdict struct {
 	PlacedAt  time.Time            `json:"placedAt"`
 	DecidedAt time.Time            `json:"decidedAt"`
 	BidCount  int                  `json:"bidCount,omitempty"` // after acceptance
+	// Offset is where the record it decided lies in its partition of
+	// auction.bids (0 for a bid held for its item).
+	Offset int64 `json:"offset,omitempty"`
 }
 
 // Verdict returns the verdict on bidID if it is among the recent ones.
