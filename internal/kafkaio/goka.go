@@ -22,6 +22,17 @@ func (c Config) GokaConfig(flush time.Duration) *sarama.Config {
 	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
 	// goka's default (WaitForLocal) can lose a decision on leader failover.
 	sc.Producer.RequiredAcks = sarama.WaitForAll
+	// A leader failover makes the partitions of the lost node unwritable
+	// until the controller moves them (the broker's session timeout, 9 s
+	// by default): sarama's 3 retries 100 ms apart gave up long before, and
+	// the processor stopped and started again. Retries ride it out, and the
+	// idempotent producer keeps them in order and unduplicated: without it,
+	// a retried write of a row could land after a newer one and be the row
+	// a recovering processor reads. (It needs one request in flight.)
+	sc.Producer.Idempotent = true
+	sc.Net.MaxOpenRequests = 1
+	sc.Producer.Retry.Max = 40
+	sc.Producer.Retry.Backoff = 250 * time.Millisecond
 	// goka's default flush of 100 ms makes every decision wait that long.
 	// Zero flushes as soon as possible; records still batch while a request
 	// is in flight.
