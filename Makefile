@@ -1,7 +1,7 @@
 # One-liners; the README explains each. CI runs `make ci`.
 GO ?= go
 
-.PHONY: run test test-integration test-faults lint bench bench-load ci up-local
+.PHONY: run test test-integration test-faults test-faults-cluster lint bench bench-load ci up-local
 
 run: ## the whole platform in one process, embedded broker, demo users
 	$(GO) run ./cmd/auction run
@@ -31,6 +31,11 @@ test-faults: ## the topology as processes on a real broker, SIGKILLs and a broke
 	@test -d infra/dynalite/node_modules || npm ci --prefix infra/dynalite --no-audit --no-fund
 	$(KAFKA_SH) fetch
 	AUCTION_FAULTS=1 $(GO) test -count=1 -timeout 15m -run '^TestFaults$$' -v ./cmd/auction
+
+test-faults-cluster: ## the fault suite on three KRaft nodes (replication 3, min.insync.replicas 2): the busiest leader SIGKILLed mid-run
+	@test -d infra/dynalite/node_modules || npm ci --prefix infra/dynalite --no-audit --no-fund
+	$(KAFKA_SH) fetch
+	AUCTION_FAULTS=1 $(GO) test -count=1 -timeout 15m -run '^TestFaultsCluster$$' -v ./cmd/auction
 
 up-local: ## the compose topology as plain processes (Kafka from infra/kafka, dynalite, six components); Ctrl-C stops it
 	bash infra/local/up.sh

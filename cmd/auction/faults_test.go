@@ -12,17 +12,22 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/google/uuid"
 
+	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/notify/notifytest"
 	"github.com/auctionflow/auction/functions/placebid"
+	"github.com/auctionflow/auction/internal/dynamotable"
 	"github.com/auctionflow/auction/internal/dynamotest"
+	"github.com/auctionflow/auction/schemas"
 )
 
 // EnvFaults turns the fault suite on (make test-faults); EnvFaultsSeed
@@ -64,6 +69,26 @@ func TestFaults(t *testing.T) {
 	if os.Getenv(EnvFaults) == "" {
 		t.Skipf("the fault suite runs with %s=1 (make test-faults)", EnvFaults)
 	}
+	runFaults(t, "test-faults", 1, []string{"processor", "processors", "closer", "notify", "analytics", "lineage", "gateway", "broker"})
+}
+
+// TestFaultsCluster is the fault suite's replicated mode (make
+// test-faults-cluster): three KRaft nodes on 127.0.0.1, every topic with
+// three replicas and min.insync.replicas 2, and the node that leads the
+// busiest partition of auction.bids SIGKILLed three times mid-run, besides
+// a processor and the gateway. The same checker must find nothing lost and
+// nothing decided twice: a leader failover keeps every record written with
+// acks=all, goka's table and outputs included.
+func TestFaultsCluster(t *testing.T) {
+	if os.Getenv(EnvFaults) == "" {
+		t.Skipf("the fault suite runs with %s=1 (make test-faults-cluster)", EnvFaults)
+	}
+	runFaults(t, "test-faults-cluster", 3, []string{"leader", "leader", "leader", "processor", "gateway"})
+}
+
+// runFaults runs the fault suite (make target) on a broker of nodes nodes,
+// with faults in an order the seed picks.
+func runFaults(t *testing.T, target string, nodes int, faults []string) {
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv(EnvFaultsSeed); s != "" {
 		n, err := strconv.ParseUint(s, 10, 64)
@@ -72,11 +97,11 @@ func TestFaults(t *testing.T) {
 		}
 		seed = n
 	}
-	t.Logf("seed %d (replay with %s=%d make test-faults)", seed, EnvFaultsSeed, seed)
+	t.Logf("seed %d (replay with %s=%d make %s)", seed, EnvFaultsSeed, seed, target)
 	rng := mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 
 	endpoint := dynamotest.Endpoint(t)
-	broker := startOwnBroker(t)
+	broker := startOwnBroker(t, nodes)
 	mail := notifytest.StartMailServer(t, notifytest.MailServerOptions{})
 	bin := buildAuction(t)
 
@@ -86,9 +111,9 @@ func TestFaults(t *testing.T) {
 	}
 	httpAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	common := map[string]string{
-		"AUCTION_KAFKA_BROKERS":       broker.addr,
+		"AUCTION_KAFKA_BROKERS":       strings.Join(broker.addrs, ","),
 		"AUCTION_PARTITIONS":          "3",
-		"AUCTION_REPLICATION":         "1",
+		"AUCTION_REPLICATION":         strconv.Itoa(min(nodes, 3)),
 		"AUCTION_STORE":               "dynamodb",
 		"AUCTION_DYNAMODB_ENDPOINT":   endpoint,
 		"AUCTION_DYNAMODB_REGION":     "us-east-1",
@@ -116,17 +141,21 @@ func TestFaults(t *testing.T) {
 	for _, n := range []string{"closer", "notify", "analytics", "lineage"} {
 		cluster.start(n, map[string]string{"AUCTION_TARGET": n})
 	}
-	p := &platform{base: "http://" + httpAddr, brokers: []string{broker.addr}}
+	p := &platform{base: "http://" + httpAddr, brokers: broker.addrs}
 	cluster.awaitReady(cluster.names()...)
 
 	nonce := strings.ToLower(rand.Text()[:8])
-	w := &workload{t: t, base: p.base, category: "faults-" + nonce, acked: map[string]ackedBid{}}
+	dynamo, err := dynamotable.NewClient(t.Context(), endpoint, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &workload{t: t, base: p.base, category: "faults-" + nonce, acked: map[string]ackedBid{},
+		inbox: notify.NewDynamo(dynamo, common["AUCTION_NOTIFICATIONS_TABLE"])}
 	w.seller = w.user(register(t, p, "Sam Seller", "seller-"+nonce+"@example.com"), p)
 	for i := range faultBidders {
 		w.bidders = append(w.bidders, w.user(register(t, p, fmt.Sprintf("Bidder %d", i), fmt.Sprintf("bidder%d-%s@example.com", i, nonce)), p))
 	}
 
-	faults := []string{"processor", "processors", "closer", "notify", "analytics", "lineage", "gateway", "broker"}
 	if only := os.Getenv(EnvFaultsOnly); only != "" {
 		faults = strings.Split(only, ",")
 	}
@@ -138,7 +167,7 @@ func TestFaults(t *testing.T) {
 	began := time.Now()
 	itemRng := mrand.New(mrand.NewPCG(rng.Uint64(), 1))
 	wg.Add(1)
-	go func() { defer wg.Done(); w.placeItems(ctx, itemRng, runFor-15*time.Second) }()
+	go func() { defer wg.Done(); w.placeItems(ctx, itemRng) }()
 	for i := range w.bidders {
 		wg.Add(1)
 		r := mrand.New(mrand.NewPCG(rng.Uint64(), uint64(i)))
@@ -152,12 +181,14 @@ func TestFaults(t *testing.T) {
 		down := time.Duration(1000+rng.IntN(2000)) * time.Millisecond
 		report = append(report, cluster.inject(kind, down))
 	}
-	<-time.After(time.Until(began.Add(runFor)))
+	// A fault can outlast its slot (a cluster node takes a while to come
+	// back): the workload goes on for a slot after the last one.
+	<-time.After(max(time.Until(began.Add(runFor)), faultGap))
 	stop()
 	wg.Wait()
 	t.Logf("workload done after %s: %d requests, %d bids acknowledged", time.Since(began).Round(time.Second), w.requests, len(w.acked))
 
-	h := readHistory(t, []string{broker.addr}, w, faultSettle, mail)
+	h := readHistory(t, broker.addrs, w, faultSettle, mail)
 	h.report(t, report)
 	if t.Failed() {
 		return
@@ -165,34 +196,112 @@ func TestFaults(t *testing.T) {
 	cluster.procs.stopAll(t, topoStopTimeout)
 }
 
-// ownBroker is a Kafka broker the suite starts, kills and resumes with
-// infra/kafka/kafka.sh, on ports of its own.
+// ownBroker is a Kafka broker (one node, or a cluster of several) the
+// suite starts, kills and resumes with infra/kafka/kafka.sh, on ports of
+// its own.
 type ownBroker struct {
-	addr string
-	env  []string
+	addrs []string // node i+1's client address
+	env   []string
 }
 
-func startOwnBroker(t *testing.T) *ownBroker {
+func startOwnBroker(t *testing.T, nodes int) *ownBroker {
 	t.Helper()
-	port, controller := freePort(t), freePort(t)
-	b := &ownBroker{
-		addr: "127.0.0.1:" + strconv.Itoa(port),
-		env: append(os.Environ(), "KAFKA_PORT="+strconv.Itoa(port), "KAFKA_CONTROLLER_PORT="+strconv.Itoa(controller),
-			"KAFKA_DATA="+filepath.Join(t.TempDir(), "kafka")),
+	var ports, controllers []string
+	b := &ownBroker{}
+	for range nodes {
+		port := strconv.Itoa(freePort(t))
+		ports, controllers = append(ports, port), append(controllers, strconv.Itoa(freePort(t)))
+		b.addrs = append(b.addrs, "127.0.0.1:"+port)
 	}
+	b.env = append(os.Environ(), "KAFKA_PORT="+strings.Join(ports, ","), "KAFKA_CONTROLLER_PORT="+strings.Join(controllers, ","),
+		"KAFKA_DATA="+filepath.Join(t.TempDir(), "kafka"))
 	b.run(t, "fetch")
 	b.run(t, "start")
 	t.Cleanup(func() { b.run(t, "stop") })
 	return b
 }
 
-func (b *ownBroker) run(t *testing.T, verb string) {
+// run runs kafka.sh verb, with args (a node ID) if any.
+func (b *ownBroker) run(t *testing.T, verb string, args ...string) {
 	t.Helper()
-	cmd := exec.Command("bash", filepath.Join("..", "..", "infra", "kafka", "kafka.sh"), verb)
+	cmd := exec.Command("bash", append([]string{filepath.Join("..", "..", "infra", "kafka", "kafka.sh"), verb}, args...)...)
 	cmd.Env = b.env
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("kafka.sh %s: %v\n%s", verb, err, out)
+		t.Fatalf("kafka.sh %s %v: %v\n%s", verb, args, err, out)
 	}
+}
+
+// busiestLeader returns the node that leads the partition of auction.bids
+// with the most records, and the partitions of the platform's topics it
+// leads ("topic/partition"). Leadership may be moving (a node that came
+// back takes its partitions again), so it asks until the answers agree.
+func (b *ownBroker) busiestLeader(t *testing.T, procs *topoProcs) (node int32, leads []string) {
+	t.Helper()
+	c := b.metadataClient(t)
+	defer c.Close()
+	procs.poll(t, faultReadyMax, "the leader of the busiest partition of "+schemas.TopicBids, func() (bool, string) {
+		md, err := c.GetMetadata(nil, true, 2000)
+		if err != nil {
+			return false, err.Error()
+		}
+		busiest := int64(-1)
+		for _, p := range md.Topics[schemas.TopicBids].Partitions {
+			_, high, err := c.QueryWatermarkOffsets(schemas.TopicBids, p.ID, 2000)
+			if err != nil {
+				return false, fmt.Sprintf("watermarks of %s/%d: %v", schemas.TopicBids, p.ID, err)
+			}
+			if high > busiest {
+				busiest, node = high, p.Leader
+			}
+		}
+		leads = leads[:0]
+		for name, tm := range md.Topics {
+			for _, p := range tm.Partitions {
+				if p.Leader == node && strings.HasPrefix(name, "auction") {
+					leads = append(leads, fmt.Sprintf("%s/%d", name, p.ID))
+				}
+			}
+		}
+		return node > 0, fmt.Sprintf("no leader of the busiest partition (%d)", node)
+	})
+	slices.Sort(leads)
+	return node, leads
+}
+
+// awaitFailover waits until no partition of the platform's topics names
+// node, just killed, as its leader, and returns how long that took.
+func (b *ownBroker) awaitFailover(t *testing.T, procs *topoProcs, node int32) time.Duration {
+	t.Helper()
+	began := time.Now()
+	c := b.metadataClient(t)
+	defer c.Close()
+	procs.poll(t, faultReadyMax, fmt.Sprintf("leaders moved off node %d", node), func() (bool, string) {
+		md, err := c.GetMetadata(nil, true, 2000)
+		if err != nil {
+			return false, err.Error()
+		}
+		var still []string
+		for name, tm := range md.Topics {
+			for _, p := range tm.Partitions {
+				if strings.HasPrefix(name, "auction") && (p.Leader == node || p.Leader < 0) {
+					still = append(still, fmt.Sprintf("%s/%d", name, p.ID))
+				}
+			}
+		}
+		return len(still) == 0, fmt.Sprintf("still led by node %d or by none: %v", node, still)
+	})
+	return time.Since(began)
+}
+
+// metadataClient is a client that asks for metadata and offsets only (it
+// joins no group).
+func (b *ownBroker) metadataClient(t *testing.T) *kafka.Consumer {
+	t.Helper()
+	c, err := kafka.NewConsumer(&kafka.ConfigMap{"bootstrap.servers": strings.Join(b.addrs, ","), "group.id": "fault-checker", "log_level": 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // faultCluster is the platform's processes by name, each restartable with
@@ -289,6 +398,20 @@ type faultReport struct {
 func (c *faultCluster) inject(kind string, down time.Duration) faultReport {
 	c.t.Helper()
 	r := faultReport{kind: kind, at: time.Now()}
+	if kind == "leader" {
+		node, leads := c.broker.busiestLeader(c.t, c.procs)
+		id := strconv.Itoa(int(node))
+		c.broker.run(c.t, "kill", id)
+		failover := c.broker.awaitFailover(c.t, c.procs, node)
+		<-time.After(down - time.Since(r.at))
+		c.broker.run(c.t, "resume", id)
+		r.down = time.Since(r.at)
+		r.kind = fmt.Sprintf("leader (node %s, failover %s)", id, failover.Round(10*time.Millisecond))
+		r.toReady = c.awaitReady(c.names()...)
+		c.t.Logf("fault %s: SIGKILL of node %s, leader of %v; leaders moved after %s; down %s, everything ready %s after it answered",
+			kind, id, leads, failover.Round(time.Millisecond), r.down.Round(time.Millisecond), r.toReady.Round(time.Millisecond))
+		return r
+	}
 	if kind == "broker" {
 		c.broker.run(c.t, "kill")
 		<-time.After(down)
@@ -329,6 +452,7 @@ type workload struct {
 	t        *testing.T
 	base     string
 	category string
+	inbox    *notify.Dynamo // the notifications table, read by the checker
 	seller   *faultUser
 	bidders  []*faultUser
 
@@ -360,14 +484,12 @@ func (w *workload) user(token string, p *platform) *faultUser {
 	return &faultUser{id: userID(w.t, p, token), token: token}
 }
 
-// placeItems places an item every two seconds until ctx ends or the time
-// for new items is up; durations are 10–25 s, and one in five has a reserve
-// out of reach.
-func (w *workload) placeItems(ctx context.Context, rng *mrand.Rand, until time.Duration) {
-	began := time.Now()
+// placeItems places an item every two seconds until ctx ends; durations
+// are 10–25 s, and one in five has a reserve out of reach.
+func (w *workload) placeItems(ctx context.Context, rng *mrand.Rand) {
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
-	for n := 0; ctx.Err() == nil && time.Since(began) < until; n++ {
+	for n := 0; ctx.Err() == nil; n++ {
 		reserve := ""
 		if rng.IntN(5) == 0 {
 			reserve = `,"reservePrice":100000000`

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -38,6 +39,7 @@ type history struct {
 	// replay: what the rules give in log order.
 	want     map[string]string // bid id → verdict
 	wantDone map[string]schemas.ItemCompleted
+	wantRows map[string]auction.State // item id → its row after the last record
 	// mailCopies counts emails beyond the first with one Message-ID.
 	mailCopies int
 	problems   []string
@@ -84,6 +86,7 @@ func readHistory(t *testing.T, brokers []string, w *workload, settle time.Durati
 	}
 	h.replay(t, brokers)
 	h.checkBids()
+	h.checkTables(t, brokers)
 	h.checkOutOfBand(t, deadline, mail)
 	return h
 }
@@ -136,6 +139,7 @@ func loadHistory(t *testing.T, brokers []string, w *workload) *history {
 func (h *history) replay(t *testing.T, brokers []string) {
 	h.want, h.wantDone = map[string]string{}, map[string]schemas.ItemCompleted{}
 	states := map[string]auction.State{}
+	h.wantRows = states
 	for id, it := range h.items {
 		s, _ := auction.Decide(auction.State{}, auction.Input{Item: &it}, it.PlacedAt)
 		states[id] = s
@@ -213,6 +217,57 @@ func (h *history) checkBids() {
 	}
 }
 
+// checkTables compares what the processor keeps with the replay: the last
+// row of each auction in goka's table topic (what a restarted or new
+// processor recovers) and the last auction.bid-status record of each bid
+// (what the gateway answers and a redelivered bid is decided from).
+func (h *history) checkTables(t *testing.T, brokers []string) {
+	t.Helper()
+	rows := map[string][]byte{}
+	for _, r := range readRecords(t, brokers, schemas.TopicAuctionTable) {
+		if _, ours := h.items[string(r.key)]; ours {
+			rows[string(r.key)] = r.value // a nil value is a tombstone
+		}
+	}
+	for id, want := range h.wantRows {
+		var got auction.State
+		if err := json.Unmarshal(rows[id], &got); err != nil || rows[id] == nil {
+			h.problems = append(h.problems, fmt.Sprintf("lost: item %s has no readable row in %s (%v)", id, schemas.TopicAuctionTable, err))
+			continue
+		}
+		switch {
+		case got.Status != want.Status || got.BidCount != want.BidCount || !slices.Equal(got.Bidders, want.Bidders):
+			h.problems = append(h.problems, fmt.Sprintf("mismatch: item %s's table row is %s with %d bids by %v, the replay gives %s with %d by %v",
+				id, got.Status, got.BidCount, got.Bidders, want.Status, want.BidCount, want.Bidders))
+		case (got.Result == nil) != (want.Result == nil) || got.Result != nil && completionOf(*got.Result) != completionOf(*want.Result):
+			h.problems = append(h.problems, fmt.Sprintf("mismatch: item %s's table row has result %v, the replay %v", id, got.Result, want.Result))
+		}
+	}
+	status := map[string]schemas.BidStatus{}
+	for _, r := range readRecords(t, brokers, schemas.TopicBidStatus) {
+		if _, ours := h.placed[string(r.key)]; !ours {
+			continue
+		}
+		var s schemas.BidStatus
+		if err := json.Unmarshal(r.value, &s); err != nil {
+			h.problems = append(h.problems, fmt.Sprintf("undecodable bid status of %s: %v", r.key, err))
+			continue
+		}
+		status[string(r.key)] = s
+	}
+	for id := range h.placed {
+		s, ok := status[id]
+		if !ok {
+			h.problems = append(h.problems, fmt.Sprintf("lost: bid %s has no record in %s", id, schemas.TopicBidStatus))
+			continue
+		}
+		got := verdictOf(s.Status == schemas.StatusAccepted, s.Reason, s.BidCount)
+		if got != h.want[id] {
+			h.problems = append(h.problems, fmt.Sprintf("mismatch: bid %s's status says %s, the replay gives %s", id, got, h.want[id]))
+		}
+	}
+}
+
 // checkOutOfBand checks the inboxes, the emails and the analytics against
 // the replay's completions, polling until deadline for what is on its way.
 func (h *history) checkOutOfBand(t *testing.T, deadline time.Time, mail *notifytest.MailServer) {
@@ -247,9 +302,9 @@ func (h *history) checkOutOfBand(t *testing.T, deadline time.Time, mail *notifyt
 		var got []string
 		for {
 			got = got[:0]
-			for _, n := range faultInbox(t, h.w.base, u.token) {
+			for _, n := range faultInbox(t, h.w.inbox, u.id) {
 				if _, ours := h.items[n.ItemID]; ours {
-					got = append(got, n.ItemID+" "+n.Kind)
+					got = append(got, n.ItemID+" "+string(n.Kind))
 				}
 			}
 			sort.Strings(got)
@@ -305,17 +360,15 @@ func (h *history) checkOutOfBand(t *testing.T, deadline time.Time, mail *notifyt
 	}
 }
 
-func faultInbox(t *testing.T, base, token string) []notification {
+// faultInbox is every notification of user in the inbox table, which the
+// API shows only the newest page of.
+func faultInbox(t *testing.T, inbox *notify.Dynamo, user string) []notify.Notification {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, base+"/v1/me/notifications?limit=1000", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	ns, err := inbox.ForUser(t.Context(), user, 1_000_000)
 	if err != nil {
-		return nil
+		t.Logf("inbox of %s: %v", user, err)
 	}
-	var out struct{ Notifications []notification }
-	decode(t, resp, &out)
-	return out.Notifications
+	return ns
 }
 
 // diff names what got has that want lacks and the other way round.
@@ -398,9 +451,30 @@ type record struct {
 }
 
 // readEvents reads every partition of topic from the beginning to its end
-// as it stands now, and decodes each record; partitions one after another,
-// each in offset order.
+// as it stands now, and decodes each record as an event (records that are
+// not are left out); partitions one after another, each in offset order.
 func readEvents(t *testing.T, brokers []string, topic string) []record {
+	t.Helper()
+	var out []record
+	for _, r := range readRecords(t, brokers, topic) {
+		e, err := cekafka.Decode(cekafka.Message{Key: r.key, Value: r.value, Headers: r.headers})
+		if err == nil {
+			out = append(out, record{key: r.key, offset: r.offset, event: e})
+		}
+	}
+	return out
+}
+
+// rawRecord is one record of a topic as it is stored.
+type rawRecord struct {
+	key, value []byte
+	headers    []cekafka.Header
+	offset     int64
+}
+
+// readRecords reads every partition of topic from the beginning to its end
+// as it stands now; partitions one after another, each in offset order.
+func readRecords(t *testing.T, brokers []string, topic string) []rawRecord {
 	t.Helper()
 	c, err := kafka.NewConsumer(&kafka.ConfigMap{
 		"bootstrap.servers": strings.Join(brokers, ","), "group.id": "fault-checker",
@@ -414,7 +488,7 @@ func readEvents(t *testing.T, brokers []string, topic string) []record {
 	if err != nil {
 		t.Fatalf("metadata of %s: %v", topic, err)
 	}
-	byPart := map[int32][]record{}
+	byPart := map[int32][]rawRecord{}
 	ends := map[int32]int64{}
 	var tps []kafka.TopicPartition
 	for _, p := range md.Topics[topic].Partitions {
@@ -447,15 +521,12 @@ func readEvents(t *testing.T, brokers []string, topic string) []record {
 		if off >= ends[p] {
 			continue
 		}
-		e, err := cekafka.Decode(cekafka.Message{Key: m.Key, Value: m.Value, Headers: kafkaio.FromKafkaHeaders(m.Headers)})
-		if err == nil {
-			byPart[p] = append(byPart[p], record{key: m.Key, offset: off, event: e})
-		}
+		byPart[p] = append(byPart[p], rawRecord{key: m.Key, value: m.Value, headers: kafkaio.FromKafkaHeaders(m.Headers), offset: off})
 		if off == ends[p]-1 {
 			left--
 		}
 	}
-	var out []record
+	var out []rawRecord
 	parts := make([]int32, 0, len(byPart))
 	for p := range byPart {
 		parts = append(parts, p)
