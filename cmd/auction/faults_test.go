@@ -234,7 +234,8 @@ func (b *ownBroker) run(t *testing.T, verb string, args ...string) {
 // busiestLeader returns the node that leads the partition of auction.bids
 // with the most records, and the partitions of the platform's topics it
 // leads ("topic/partition"). Leadership may be moving (a node that came
-// back takes its partitions again), so it asks until the answers agree.
+// back takes its partitions again), so it asks again until every partition
+// has a leader that answers.
 func (b *ownBroker) busiestLeader(t *testing.T, procs *topoProcs) (node int32, leads []string) {
 	t.Helper()
 	c := b.metadataClient(t)

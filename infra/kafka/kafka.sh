@@ -362,18 +362,13 @@ cmd_stop() {
 	# Every node at once: the last ones of a cluster cannot shut down
 	# cleanly once their quorum is gone, so none waits for another.
 	for id in $(all_ids); do
-		pids[id]=
 		if running "$id"; then
 			pids[id]=$(cat "$(pidfile "$id")")
 			kill -TERM "${pids[id]}" 2>/dev/null || true
 		fi
 	done
-	for id in $(all_ids); do
-		if [[ -n ${pids[id]} ]]; then
-			await_gone "$id" "${pids[id]}"
-		fi
-	done
-	[[ -n ${pids[*]// /} ]] || echo "kafka.sh: no broker running from $data"
+	for id in "${!pids[@]}"; do await_gone "$id" "${pids[id]}"; done
+	((${#pids[@]} > 0)) || echo "kafka.sh: no broker running from $data"
 	rm -rf "$data"
 }
 
