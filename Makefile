@@ -27,15 +27,26 @@ test-integration: ## every test again, Kafka-touching ones on a real Kafka 4.x b
 
 # The fault suite owns its broker (infra/kafka/kafka.sh on free ports) so it
 # can kill and resume it; AUCTION_FAULTS_SEED=N replays a run's faults.
+# faults runs fault suite $(1). A failure prints the suite's own lines again
+# at the end, below the processes' logs, so the reason is the last thing read.
+faults = @log=$$(mktemp); \
+	{ AUCTION_FAULTS=1 $(GO) test -count=1 -timeout 15m -run '^$(1)$$' -v ./cmd/auction; echo $$? >"$$log.rc"; } 2>&1 | tee "$$log"; \
+	rc=$$(cat "$$log.rc"); \
+	if [ "$$rc" != 0 ]; then \
+		echo "== $(1) failed; its own lines again (the processes' logs are above):"; \
+		grep -E '^ +(faults|history|topology)_test\.go:[0-9]+: [^-]|^ +\|' "$$log" | cut -c1-2000; \
+	fi; \
+	rm -f "$$log" "$$log.rc"; exit $$rc
+
 test-faults: ## the topology as processes on a real broker, SIGKILLs and a broker restart, checked against a replay of the log
 	@test -d infra/dynalite/node_modules || npm ci --prefix infra/dynalite --no-audit --no-fund
 	$(KAFKA_SH) fetch
-	AUCTION_FAULTS=1 $(GO) test -count=1 -timeout 15m -run '^TestFaults$$' -v ./cmd/auction
+	$(call faults,TestFaults)
 
 test-faults-cluster: ## the fault suite on three KRaft nodes (replication 3, min.insync.replicas 2): the busiest leader SIGKILLed mid-run
 	@test -d infra/dynalite/node_modules || npm ci --prefix infra/dynalite --no-audit --no-fund
 	$(KAFKA_SH) fetch
-	AUCTION_FAULTS=1 $(GO) test -count=1 -timeout 15m -run '^TestFaultsCluster$$' -v ./cmd/auction
+	$(call faults,TestFaultsCluster)
 
 up-local: ## the compose topology as plain processes (Kafka from infra/kafka, dynalite, six components); Ctrl-C stops it
 	bash infra/local/up.sh

@@ -187,6 +187,16 @@ func runFaults(t *testing.T, target string, nodes int, faults []string) {
 	stop()
 	wg.Wait()
 	t.Logf("workload done after %s: %d requests, %d bids acknowledged", time.Since(began).Round(time.Second), w.requests, len(w.acked))
+	// A process the suite did not kill must still be running: one that
+	// exited by itself (a fatal client error) is a fault of the platform,
+	// whatever the checker finds downstream of it.
+	cluster.procs.mu.Lock()
+	for _, p := range cluster.procs.procs {
+		if p.exited() && !p.stopped {
+			t.Errorf("%s exited by itself: %v; its last words: %s", p.name, p.err, lastLine(p.stderr.String()))
+		}
+	}
+	cluster.procs.mu.Unlock()
 
 	h := readHistory(t, broker.addrs, w, faultSettle, mail)
 	h.report(t, report)
@@ -643,4 +653,10 @@ func (w *workload) post(ctx context.Context, u *faultUser, path, body string, hd
 		_ = json.Unmarshal(buf.Bytes(), out)
 	}
 	return resp.StatusCode
+}
+
+// lastLine is the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }

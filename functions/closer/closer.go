@@ -120,8 +120,8 @@ func (c *Closer) Pending() int { return c.sched.pendingCount() }
 
 // Run reads auction.items and writes close-dues until ctx ends, then commits
 // its low watermarks, leaves the group and returns nil. It returns an error
-// if the Kafka clients cannot be set up or fail fatally. Run may be called
-// once.
+// if the Kafka clients cannot be set up; a member fenced in its group is
+// replaced, not fatal. Run may be called once.
 func (c *Closer) Run(ctx context.Context) error {
 	if !c.started.CompareAndSwap(false, true) {
 		return errors.New("closer: Run called twice")
@@ -146,16 +146,19 @@ func (c *Closer) Run(ctx context.Context) error {
 		stopEmitting()
 		<-emitted
 	}()
-	for {
+	for attempt := 1; ; attempt++ {
 		err = c.member(ctx, prod)
 		if !errors.Is(err, errRejoin) {
 			return err
+		}
+		if !kafkaio.AwaitRejoin(ctx, attempt) {
+			return nil
 		}
 	}
 }
 
 // errRejoin ends a member whose assignment was lost and not given back
-// (see kafkaio.Orphaned).
+// (see kafkaio.Orphaned), or that was fenced (see kafkaio.Fenced).
 var errRejoin = errors.New("closer: orphaned in its group")
 
 // member is one consumer of the closer's group, from joining to closing.
@@ -195,8 +198,9 @@ func (c *Closer) consume(ctx context.Context, cons *kafka.Consumer, prod *kafkai
 				return nil
 			}
 		case kafka.Error:
-			if ev.IsFatal() {
-				return fmt.Errorf("closer: kafka consumer: %w", ev)
+			if kafkaio.Fenced(ev) {
+				c.log.Error("fenced in the group; joining it again with a new consumer", "err", ev)
+				return errRejoin
 			}
 			c.log.Warn("kafka consumer", "err", ev)
 		}

@@ -64,7 +64,8 @@ func (t *Trigger) Stats() Stats { return t.stats.snapshot() }
 // Run consumes until ctx ends. It then lets every partition finish the call
 // it is running (up to ShutdownTimeout), commits what was processed, leaves
 // the group and returns nil. It returns an error if the Kafka clients cannot
-// be set up or fail fatally. Run may be called once.
+// be set up; a member fenced in its group is replaced, not fatal. Run may be
+// called once.
 func (t *Trigger) Run(ctx context.Context) error {
 	if !t.started.CompareAndSwap(false, true) {
 		return errors.New("trigger: Run called twice")
@@ -80,16 +81,19 @@ func (t *Trigger) Run(ctx context.Context) error {
 		dlq = p
 	}
 
-	for {
+	for attempt := 1; ; attempt++ {
 		err := t.member(ctx, dlq)
 		if !errors.Is(err, errRejoin) {
 			return err
+		}
+		if !kafkaio.AwaitRejoin(ctx, attempt) {
+			return nil
 		}
 	}
 }
 
 // errRejoin ends a member whose assignment was lost and not given back
-// (see kafkaio.Orphaned).
+// (see kafkaio.Orphaned), or that was fenced (see kafkaio.Fenced).
 var errRejoin = errors.New("trigger: orphaned in its group")
 
 // member is one consumer of the trigger's group, from joining to closing.
@@ -186,8 +190,9 @@ func (s *session) poll(ctx context.Context) error {
 		case *kafka.Stats:
 			s.sampleLag(ev.String())
 		case kafka.Error:
-			if ev.IsFatal() {
-				return fmt.Errorf("trigger %s: kafka consumer: %w", s.t.cfg.Name, ev)
+			if kafkaio.Fenced(ev) {
+				s.t.log.Error("fenced in the group; joining it again with a new consumer", "err", ev)
+				return errRejoin
 			}
 			s.t.log.Warn("kafka consumer", "err", ev)
 		}

@@ -32,6 +32,7 @@ type env struct {
 	brokers []string
 	prod    *kafkaio.Producer
 	log     *slog.Logger
+	logs    *syncBuffer
 }
 
 func newEnv(t *testing.T) *env {
@@ -49,7 +50,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatalf("NewProducer: got %v, want nil", err)
 	}
 	t.Cleanup(p.Close)
-	return &env{brokers: brokers, prod: p, log: log}
+	return &env{brokers: brokers, prod: p, log: log, logs: logs}
 }
 
 func tail(s string, n int) string {
@@ -815,5 +816,52 @@ func TestSlowPartition(t *testing.T) {
 	}
 	if st := r.Stats(); st.Pauses == 0 {
 		t.Errorf("stats: got %d pauses, want > 0 (the stuck partition's inbox filled up)", st.Pauses)
+	}
+}
+
+// TestFencedRejoins: a static member fenced in its group (another consumer
+// joined under its group.instance.id, as a member's own rejoin after a
+// broker restart was seen to) does not end Run: the trigger joins again with
+// a new consumer and goes on processing.
+func TestFencedRejoins(t *testing.T) {
+	if !kafkatest.Real() {
+		t.Skip("the embedded broker does not fence static members; runs on a real broker (make test-integration)")
+	}
+	e := newEnv(t)
+	topic := e.topic(t, "in", 2)
+	cfg := e.config(topic, name(t, "group"))
+	cfg.Kafka.InstanceID = name(t, "instance")
+	done := newLedger()
+	tr := start(t, cfg, func(_ context.Context, batch []trigger.Record) error {
+		done.add(batch)
+		return nil
+	})
+
+	// An intruder under the same static id fences the trigger's consumer.
+	intruder, err := kafkaio.NewMember(cfg.Kafka.GroupConsumer(cfg.Group, nil), e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := intruder.SubscribeTopics([]string{topic}, nil); err != nil {
+		t.Fatal(err)
+	}
+	assigned := false
+	eventually(t, "the intruder joined under the trigger's static id", func() bool {
+		intruder.Poll(100)
+		parts, err := intruder.Assignment()
+		assigned = assigned || err == nil && len(parts) > 0
+		return assigned
+	})
+	intruder.Close()
+	// The records go in once the fenced consumer is gone, so only its
+	// replacement can process them.
+	eventually(t, "the trigger saw it was fenced", func() bool { return strings.Contains(e.logs.String(), "fenced in the group") })
+
+	e.write(t, topic, plain(0, 100, 8)...)
+	eventually(t, "every record processed by the replacement", func() bool { return done.count() >= 100 })
+	select {
+	case err := <-tr.done:
+		t.Fatalf("Run: returned %v after its member was fenced, want it to go on", err)
+	default:
 	}
 }

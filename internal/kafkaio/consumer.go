@@ -1,6 +1,7 @@
 package kafkaio
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -64,6 +65,31 @@ func (c Config) GroupConsumer(group string, extra kafka.ConfigMap) *kafka.Config
 func Reconnect(attempt int) time.Duration {
 	return min(200*time.Millisecond<<min(attempt-1, 4), 2*time.Second)
 }
+
+// AwaitRejoin waits Reconnect(attempt) before a group member's replacement
+// joins (see Fenced and Orphaned), or less if ctx ends first; it reports
+// whether ctx is still live.
+func AwaitRejoin(ctx context.Context, attempt int) bool {
+	t := time.NewTimer(Reconnect(attempt))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// Fenced reports whether e, polled from a group member, means the member
+// must be replaced by a new consumer. librdkafka raises fatal consumer
+// errors only for a fenced static member: the coordinator gave its
+// group.instance.id to another member id. After a broker restart the fault
+// suite saw a member fenced by itself (its rejoin raced the old member
+// id's heartbeat), and the process it ran in exited.
+// A new consumer joining under the same static id takes the partitions
+// back. (Two live processes given one id would take turns fencing each
+// other; that is a deployment mistake, and every turn is logged.)
+func Fenced(e kafka.Error) bool { return e.IsFatal() }
 
 // Orphaned watches a group member for one state librdkafka can be left in
 // after a broker restart: its assignment lost (the session expired while

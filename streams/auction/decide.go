@@ -86,6 +86,21 @@ func Decide(s State, in Input, now time.Time) (State, []Output) {
 	return s, nil
 }
 
+// Write reports whether the step from before to next, for in, writes the
+// row: when it changed, and when in is a record of auction.bids the row
+// has already applied, read again (the processor restarted before its
+// commit). That row is written again unchanged, because its table write
+// may be what the restart cut short: the local store has the newer row, so
+// nothing else would write it, and a processor recovering the partition
+// from the table topic would find the older one (an auction open that has
+// closed).
+func Write(before, next State, in Input) bool {
+	if next.Version != before.Version {
+		return true
+	}
+	return (in.Bid != nil || in.Close != nil) && before.Version > 0 && in.Offset <= before.Applied
+}
+
 // applied records in next that the record at offset changed the row.
 func applied(before, next State, offset int64) State {
 	if next.Version != before.Version && offset > next.Applied {

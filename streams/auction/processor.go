@@ -107,9 +107,9 @@ func (p *Processor) Options() []goka.ProcessorOption {
 	sc := p.cfg.Kafka.GokaConfig(p.cfg.Flush)
 	return []goka.ProcessorOption{
 		goka.WithStorageBuilder(p.cfg.Storage),
-		goka.WithConsumerGroupBuilder(p.watch.consumerGroups(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
+		goka.WithConsumerGroupBuilder(p.watch.consumerGroups(kafkaio.InOrderCommits(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
 			return goka.ConsumerGroupBuilderWithConfig(copyOf(sc))(brokers, group, clientID)
-		})),
+		}))),
 		goka.WithConsumerSaramaBuilder(func(brokers []string, clientID string) (sarama.Consumer, error) {
 			return goka.SaramaConsumerBuilderWithConfig(copyOf(sc))(brokers, clientID)
 		}),
@@ -238,7 +238,7 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	for _, st := range BidStatuses(in, next, outs, now) {
 		ctx.Emit(goka.Stream(schemas.TopicBidStatus), st.BidID, &st)
 	}
-	if next.Version != s.Version {
+	if Write(s, next, in) {
 		ctx.SetValue(&next)
 	}
 }
