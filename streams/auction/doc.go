@@ -39,6 +39,15 @@
 // at that offset, past Applied, is decided again on the same state (to the
 // same verdict) and applied, while a duplicate record stays a duplicate.
 //
+// The opposite also happens: the local store has the row, the table topic
+// does not (its write failed in a leader failover, or a crash cut it
+// short). Two things keep the topic whole. The processor commits an input
+// only once every input before it on its partition is done
+// (kafkaio.InOrderCommits; goka's own marks finish in any order, and one
+// record's commit could pass another whose write failed), so such a record
+// is read again; and a record the row has already applied, read again,
+// writes the row again unchanged (Write), since nothing else would.
+//
 // An auction completes once. The row remembers the offset of the close-due
 // that closed it; that record delivered again (a crash after the table
 // write, before the completion was acknowledged) emits the completion
