@@ -151,7 +151,7 @@ func (c *Closer) Run(ctx context.Context) error {
 		if !errors.Is(err, errRejoin) {
 			return err
 		}
-		if !kafkaio.AwaitRejoin(ctx, attempt) {
+		if !kafkaio.Pause(ctx, kafkaio.Reconnect(attempt)) {
 			return nil
 		}
 	}
@@ -159,7 +159,7 @@ func (c *Closer) Run(ctx context.Context) error {
 
 // errRejoin ends a member whose assignment was lost and not given back
 // (see kafkaio.Orphaned), or that was fenced (see kafkaio.Fenced).
-var errRejoin = errors.New("closer: orphaned in its group")
+var errRejoin = errors.New("closer: member to be replaced")
 
 // member is one consumer of the closer's group, from joining to closing.
 func (c *Closer) member(ctx context.Context, prod *kafkaio.Producer) error {
@@ -286,7 +286,7 @@ func (c *Closer) deadLetter(ctx context.Context, prod *kafkaio.Producer, msg cek
 			return nil
 		}
 		c.log.Warn("dead-letter write failed; retrying", "attempt", attempt, "err", err)
-		if !pause(ctx, backoff(attempt)) {
+		if !kafkaio.Pause(ctx, backoff(attempt)) {
 			return ctx.Err()
 		}
 	}
@@ -367,7 +367,7 @@ func (c *Closer) publish(ctx context.Context, prod *kafkaio.Producer, due []*ent
 			return
 		}
 		c.log.Warn("close-due write failed; retrying", "items", len(ready), "attempt", attempt, "err", err)
-		if !pause(ctx, backoff(attempt)) {
+		if !kafkaio.Pause(ctx, backoff(attempt)) {
 			return
 		}
 		// Partitions revoked meanwhile are their new owner's to close.
@@ -477,16 +477,4 @@ func partitionIDs(tps []kafka.TopicPartition) []int32 {
 func backoff(attempt int) time.Duration {
 	d := 100 * time.Millisecond << min(attempt-1, 6)
 	return min(d, maxBackoff)
-}
-
-// pause waits d, or until ctx ends; it reports whether the wait completed.
-func pause(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -86,7 +86,7 @@ func (t *Trigger) Run(ctx context.Context) error {
 		if !errors.Is(err, errRejoin) {
 			return err
 		}
-		if !kafkaio.AwaitRejoin(ctx, attempt) {
+		if !kafkaio.Pause(ctx, kafkaio.Reconnect(attempt)) {
 			return nil
 		}
 	}
@@ -94,7 +94,7 @@ func (t *Trigger) Run(ctx context.Context) error {
 
 // errRejoin ends a member whose assignment was lost and not given back
 // (see kafkaio.Orphaned), or that was fenced (see kafkaio.Fenced).
-var errRejoin = errors.New("trigger: orphaned in its group")
+var errRejoin = errors.New("trigger: member to be replaced")
 
 // member is one consumer of the trigger's group, from joining to closing.
 func (t *Trigger) member(ctx context.Context, dlq Writer) error {

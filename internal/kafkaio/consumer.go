@@ -66,11 +66,11 @@ func Reconnect(attempt int) time.Duration {
 	return min(200*time.Millisecond<<min(attempt-1, 4), 2*time.Second)
 }
 
-// AwaitRejoin waits Reconnect(attempt) before a group member's replacement
-// joins (see Fenced and Orphaned), or less if ctx ends first; it reports
-// whether ctx is still live.
-func AwaitRejoin(ctx context.Context, attempt int) bool {
-	t := time.NewTimer(Reconnect(attempt))
+// Pause waits d (a backoff: Reconnect before a group member's replacement
+// joins, see Fenced and Orphaned; a retry's wait), or less if ctx ends
+// first; it reports whether ctx is still live.
+func Pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
