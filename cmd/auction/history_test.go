@@ -230,11 +230,12 @@ func (h *history) checkTables(t *testing.T, brokers []string) {
 		}
 	}
 	for id, want := range h.wantRows {
-		var got auction.State
-		if err := json.Unmarshal(rows[id], &got); err != nil { // no row, or a tombstone, fails too
+		row, err := auction.DecodeRow(rows[id]) // no row, or a tombstone, fails too
+		if err != nil {
 			h.problems = append(h.problems, fmt.Sprintf("lost: item %s has no readable row in %s (%v)", id, schemas.TopicAuctionTable, err))
 			continue
 		}
+		got := *row
 		switch {
 		case got.Status != want.Status || got.BidCount != want.BidCount || !slices.Equal(got.Bidders, want.Bidders):
 			h.problems = append(h.problems, fmt.Sprintf("mismatch: item %s's table row is %s with %d bids by %v, the replay gives %s with %d by %v",

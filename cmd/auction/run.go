@@ -28,6 +28,7 @@ import (
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/internal/metrics"
 	"github.com/auctionflow/auction/internal/telemetry"
+	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/services/gateway"
 	"github.com/auctionflow/auction/services/live"
@@ -232,16 +233,26 @@ func ensureTopics(ctx context.Context, kcfg kafkaio.Config, log *slog.Logger) er
 	}
 }
 
-// processorStorage is where the processor keeps its local table copy. The
+// processorStorage is where the processor keeps its local table copies. The
 // embedded broker forgets everything on restart, and goka refuses a local
-// table that is ahead of its topic, so embedded mode starts from a fresh
-// scratch folder every time; with a real cluster AUCTION_STATE_DIR keeps it
-// across restarts (recovery then reads only what is new).
+// table that is ahead of its topic, so embedded mode starts from nothing
+// every time; with a real cluster AUCTION_STATE_DIR keeps the copies in
+// LevelDB across restarts (recovery then reads only what is new). Without
+// one, the auction table (a row per item, rewritten on every bid) lives in
+// memory, where a write is a map assignment, and the bid-status lookup (a
+// record per bid, never rewritten) in a scratch LevelDB, which keeps it out
+// of the heap.
 func processorStorage(cfg config, scratch string) storage.Builder {
-	if cfg.embedded() || cfg.StateDir == "" {
-		return storage.DefaultBuilder(filepath.Join(scratch, "processor"))
+	if !cfg.embedded() && cfg.StateDir != "" {
+		return storage.DefaultBuilder(filepath.Join(cfg.StateDir, "goka"))
 	}
-	return storage.DefaultBuilder(filepath.Join(cfg.StateDir, "goka"))
+	rows, statuses := kafkaio.MemoryStorage(), storage.DefaultBuilder(filepath.Join(scratch, "processor"))
+	return func(topic string, partition int32) (storage.Storage, error) {
+		if topic == schemas.TopicAuctionTable {
+			return rows(topic, partition)
+		}
+		return statuses(topic, partition)
+	}
 }
 
 func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, env runEnv, scratch string, st stores, m *metrics.Metrics) error {
@@ -267,7 +278,9 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 	if err != nil {
 		return err
 	}
-	view, err := auction.NewView(kcfg, log, goka.WithViewStorageBuilder(storage.DefaultBuilder(filepath.Join(scratch, "view-auctions"))))
+	// The view of the auctions is a row per item, rewritten on every bid: in
+	// memory. The view of the bids is a record per bid: on disk.
+	view, err := auction.NewView(kcfg, log, goka.WithViewStorageBuilder(kafkaio.MemoryStorage()))
 	if err != nil {
 		producer.Close()
 		return err

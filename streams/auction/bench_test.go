@@ -2,6 +2,7 @@ package auction_test
 
 import (
 	"fmt"
+	"github.com/auctionflow/auction/schemas/cekafka"
 	"testing"
 	"time"
 
@@ -84,5 +85,40 @@ func BenchmarkTableRow(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(row)), "row-bytes")
 		})
+	}
+}
+
+// BenchmarkCallback is the processor's goka callback on goka's tester, one
+// new bid per iteration on an item that has decided 100 bids: decoding and
+// checking the record, looking up its bid status, Decide, the verdict and
+// bid-status records, and the row's decode and encode, with ids shaped like
+// the platform's (UUIDs). It leaves out the broker and the clients.
+func BenchmarkCallback(b *testing.B) {
+	tt := startTester(b)
+	item := goldenItem(b)
+	item.ItemID = "0193f5a1-7c1e-7b4a-9a3e-5d2f8c6b1e42"
+	consume(tt, schemas.TopicItems, item.ItemID, newEvent(b, schemas.TypeItemPlaced, "evt-item", item.ItemID, item))
+	placed := item.EndsAt.Add(-2 * time.Hour)
+	bid := func(i int) cekafka.Message {
+		bd := mkBid(item, fmt.Sprintf("0193f5a1-%04x-7b4a-9a3e-%012x", i%0xffff, i), fmt.Sprintf("0193f5a0-0000-7000-8000-%012x", i%8),
+			item.StartingPrice.Amount+int64(i)*item.MinIncrement.Amount, placed.Add(time.Duration(i)*time.Millisecond))
+		return newEvent(b, schemas.TypeBidPlaced, "evt-"+bd.BidID, item.ItemID, bd)
+	}
+	const prior = 100
+	for i := range prior {
+		consume(tt, schemas.TopicBids, item.ItemID, bid(i))
+	}
+	msgs := make([]cekafka.Message, b.N)
+	for i := range msgs {
+		msgs[i] = bid(prior + i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, m := range msgs {
+		consume(tt, schemas.TopicBids, item.ItemID, m)
+	}
+	b.StopTimer()
+	if s := tableState(b, tt, item.ItemID); s == nil || s.BidCount != prior+b.N {
+		b.Fatalf("got row %+v, want %d accepted bids", s, prior+b.N)
 	}
 }

@@ -23,7 +23,7 @@ var testNow = time.Date(2025, 3, 14, 9, 13, 0, 0, time.UTC)
 
 // startTester runs the auction processor's graph on goka's tester and stops
 // it when t ends.
-func startTester(t *testing.T) *tester.Tester {
+func startTester(t testing.TB) *tester.Tester {
 	t.Helper()
 	tt := tester.New(t)
 	p, err := auction.New(auction.Config{
@@ -102,7 +102,7 @@ func itemWithID(t testing.TB, id string) schemas.ItemPlaced {
 	return item
 }
 
-func tableState(t *testing.T, tt *tester.Tester, key string) *auction.State {
+func tableState(t testing.TB, tt *tester.Tester, key string) *auction.State {
 	t.Helper()
 	v := tt.TableValue(goka.GroupTable(auction.Group), key)
 	if v == nil {

@@ -19,9 +19,9 @@ type View struct {
 }
 
 // NewView builds a view over the auction table. It keeps its copy in
-// memory unless opts say otherwise (goka.WithViewStorageBuilder): goka's
-// memory storage re-sorts its keys on every new key, so a view of many
-// auctions belongs in LevelDB.
+// goka's memory storage unless opts say otherwise
+// (goka.WithViewStorageBuilder): that storage sorts its keys again on every
+// new key, so a view of many keys wants kafkaio.MemoryStorage or LevelDB.
 func NewView(cfg kafkaio.Config, log *slog.Logger, opts ...goka.ViewOption) (*View, error) {
 	return newView(cfg, log, goka.GroupTable(Group), stateCodec{}, opts)
 }
