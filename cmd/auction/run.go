@@ -28,7 +28,6 @@ import (
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/internal/metrics"
 	"github.com/auctionflow/auction/internal/telemetry"
-	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/services/gateway"
 	"github.com/auctionflow/auction/services/live"
@@ -237,22 +236,12 @@ func ensureTopics(ctx context.Context, kcfg kafkaio.Config, log *slog.Logger) er
 // embedded broker forgets everything on restart, and goka refuses a local
 // table that is ahead of its topic, so embedded mode starts from nothing
 // every time; with a real cluster AUCTION_STATE_DIR keeps the copies in
-// LevelDB across restarts (recovery then reads only what is new). Without
-// one, the auction table (a row per item, rewritten on every bid) lives in
-// memory, where a write is a map assignment, and the bid-status lookup (a
-// record per bid, never rewritten) in a scratch LevelDB, which keeps it out
-// of the heap.
+// LevelDB across restarts (recovery then reads only what is new).
 func processorStorage(cfg config, scratch string) storage.Builder {
 	if !cfg.embedded() && cfg.StateDir != "" {
 		return storage.DefaultBuilder(filepath.Join(cfg.StateDir, "goka"))
 	}
-	rows, statuses := kafkaio.MemoryStorage(), storage.DefaultBuilder(filepath.Join(scratch, "processor"))
-	return func(topic string, partition int32) (storage.Storage, error) {
-		if topic == schemas.TopicAuctionTable {
-			return rows(topic, partition)
-		}
-		return statuses(topic, partition)
-	}
+	return auction.ScratchStorage(filepath.Join(scratch, "processor"))
 }
 
 func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, env runEnv, scratch string, st stores, m *metrics.Metrics) error {

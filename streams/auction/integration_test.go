@@ -198,7 +198,7 @@ func countKeys(t *testing.T, brokers []string, topic string, partitions int, key
 }
 
 // pollView waits until the view holds a row for key.
-func pollView(t *testing.T, view *auction.View, key string, viewDone <-chan error) *auction.State {
+func pollView(t testing.TB, view *auction.View, key string, viewDone <-chan error) *auction.State {
 	t.Helper()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()

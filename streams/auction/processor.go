@@ -123,6 +123,21 @@ func (p *Processor) Options() []goka.ProcessorOption {
 	}
 }
 
+// ScratchStorage keeps the processor's local table copies for a run that
+// recovers them from their topics at every start: the auction table (a row
+// per item, rewritten on every bid) in memory, where a write is a map
+// assignment, and the bid-status lookup (a record per bid, never
+// rewritten) in LevelDB under dir, which keeps it out of the heap.
+func ScratchStorage(dir string) storage.Builder {
+	rows, statuses := kafkaio.MemoryStorage(), storage.DefaultBuilder(dir)
+	return func(topic string, partition int32) (storage.Storage, error) {
+		if topic == schemas.TopicAuctionTable {
+			return rows(topic, partition)
+		}
+		return statuses(topic, partition)
+	}
+}
+
 // copyOf gives a goka client a sarama config of its own: goka's *WithConfig
 // builders write the client id (and the producer's partitioner) into the
 // config they are given, while the clients built before go on reading it;
