@@ -11,23 +11,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 )
 
-// runGCPercent is the garbage collector's target for `auction run` unless
-// GOGC says otherwise. The platform allocates per event (decoded records,
-// events, rows) and keeps little, so at Go's default of 100 the collector
-// ran about every few milliseconds under load and took ~20% of the CPU;
-// at 400 the heap may grow to five times what is live, a few hundred MB
-// at most here, and the pipeline decides 15-20% more bids per second
-// (BENCHMARKS.md).
-const runGCPercent = 400
-
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "run" && os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(runGCPercent)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := dispatch(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
