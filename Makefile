@@ -1,7 +1,7 @@
 # One-liners; the README explains each. CI runs `make ci`.
 GO ?= go
 
-.PHONY: run test test-integration test-faults test-faults-cluster lint bench bench-load ci up-local
+.PHONY: run test test-integration test-faults test-faults-cluster lint bench bench-load bench-scale ci up-local
 
 run: ## the whole platform in one process, embedded broker, demo users
 	$(GO) run ./cmd/auction run
@@ -60,5 +60,8 @@ bench: ## short benchmarks of the hot paths
 
 bench-load: ## the load generator's suite against the platform (embedded broker; BENCHMARKS.md says more)
 	bash infra/bench/run.sh
+
+bench-scale: ## a million bids over 10,000 auctions on Kafka 4.4: memory over time and processor restarts (~15 min)
+	bash infra/bench/scale.sh
 
 ci: lint test

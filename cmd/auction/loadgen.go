@@ -57,6 +57,7 @@ type loadgenFlags struct {
 	reference, baseline, e2e, quiet bool
 	users, items                    int
 	auctionDuration, grace          time.Duration
+	itemDuration, warmup            time.Duration
 	auctionBids                     int
 	partitions, baselineRecords     int
 	step, slo, batchSLO             time.Duration
@@ -81,9 +82,11 @@ func (f *loadgenFlags) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress line")
 	fs.IntVar(&f.users, "users", 8, "bidders to register (tokens are used round robin; each has its own rate limit)")
 	fs.IntVar(&f.items, "items", 16, "open items the bids go to")
+	fs.DurationVar(&f.itemDuration, "item-duration", time.Hour, "how long the items the bids go to stay open (at least 10s)")
 	fs.DurationVar(&f.auctionDuration, "auction-duration", 10*time.Second, "how long each auction of -scenario auction runs (at least 10s)")
 	fs.IntVar(&f.auctionBids, "auction-bids", 5, "bids per auction")
 	fs.IntVar(&f.auctions, "auctions", 20, "auctions the suite runs")
+	fs.DurationVar(&f.warmup, "warmup", 3*time.Second, "unmeasured load at the first rate before each of the suite's searches")
 	fs.DurationVar(&f.grace, "grace", 0, "the platform's AUCTION_CLOSE_GRACE, to measure close latency over HTTP (0: only with -e2e)")
 	fs.IntVar(&f.partitions, "partitions", schemas.DefaultPartitions, "partitions of the baseline's topic (use the platform's AUCTION_PARTITIONS)")
 	fs.IntVar(&f.baselineRecords, "baseline-records", 200_000, "records per phase of the baseline")
@@ -191,7 +194,7 @@ func (l *loadgenRun) target(reference bool) (string, func(), error) {
 
 func (l *loadgenRun) prepare(ctx context.Context, c *loadgen.Client, items int) (*loadgen.Fixture, error) {
 	fmt.Fprintf(l.stderr, "preparing %d bidders and %d items at %s\n", l.f.users, items, c.Base)
-	return c.Prepare(ctx, loadgen.Setup{Bidders: l.f.users, Items: items})
+	return c.Prepare(ctx, loadgen.Setup{Bidders: l.f.users, Items: items, ItemDuration: l.f.itemDuration})
 }
 
 // observe starts an observer; stop ends it and returns what it measured.
@@ -346,7 +349,7 @@ func (l *loadgenRun) suite(ctx context.Context) error {
 		}
 		step := l.config(name, 0)
 		step.Duration, step.Count = l.f.step, 0
-		best, steps, err := loadgen.Search{Step: step, SLO: loadgen.SLO{P99: slo}, From: from, Refine: 3,
+		best, steps, err := loadgen.Search{Step: step, SLO: loadgen.SLO{P99: slo}, From: from, Refine: 3, Warmup: l.f.warmup,
 			OnStep: func(r loadgen.Result, held bool, why string) {
 				l.endLine()
 				verdict := "holds"

@@ -5,13 +5,18 @@
 # latency and the raw broker baseline, all in the same run) and prints every
 # target as a ratio with the absolute figures beside it.
 #
-#   infra/bench/run.sh [embedded|real|both] [loadgen flags...]
+#   infra/bench/run.sh [embedded|real|split|both|all] [loadgen flags...]
 #
 #   embedded  (default) `auction run` on its embedded broker
 #   real      `auction run` on a real Apache Kafka 4.x broker: KAFKA_BROKERS
 #             if set, else one started here with infra/kafka/kafka.sh (needs
 #             java 17+ and, the first time, mvn) and stopped afterwards
+#   split     the same broker as real, with the gateway alone in one process
+#             and the processor, closer, notify, analytics and lineage in
+#             another (in-memory stores: notify finds no user's address and
+#             keeps to the inbox, which the suite does not read)
 #   both      embedded, then real
+#   all       embedded, real, then split
 #
 # Extra flags go to the loadgen, e.g. `-step 10s` for longer search steps
 # (the default of 5 s makes a run of a few minutes) or `-batch-slo 500ms`.
@@ -20,6 +25,7 @@
 #   BENCH_DIR          binary, platform logs, JSON results (${TMPDIR:-/tmp}/auction-bench)
 #   BENCH_HTTP_PORT    the gateway's port                  (18480)
 #   BENCH_KAFKA_PORT   the embedded broker's port          (18492)
+#   BENCH_ADMIN_PORT   the admin port of split's second process (18481)
 #   KAFKA_BROKERS      a real cluster for `real`
 #   KAFKA_PORT         port of the broker started here     (19392; not make test-integration's)
 #   AUCTION_PARTITIONS partitions of the platform's topics (6)
@@ -30,15 +36,19 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=lib.sh
+source "$root/infra/bench/lib.sh"
 dir=${BENCH_DIR:-${TMPDIR:-/tmp}/auction-bench}
 http_port=${BENCH_HTTP_PORT:-18480}
 kafka_port=${BENCH_KAFKA_PORT:-18492}
 partitions=${AUCTION_PARTITIONS:-6}
 grace=1s
 
+admin_port=${BENCH_ADMIN_PORT:-18481}
+
 mode=embedded
 case "${1:-}" in
-embedded | real | both) mode=$1; shift ;;
+embedded | real | split | both | all) mode=$1; shift ;;
 esac
 
 mkdir -p "$dir"
@@ -47,26 +57,32 @@ echo "bench: building $bin" >&2
 (cd "$root" && go build -o "$bin" ./cmd/auction)
 
 platform_pid=
+rest_pid=
 broker_started=
 
-stop_platform() {
-	if [[ -n $platform_pid ]] && kill -0 "$platform_pid" 2>/dev/null; then
-		kill -TERM "$platform_pid" 2>/dev/null || true
+# stop PID: TERM, up to 30 s, then KILL.
+stop() {
+	local pid=$1
+	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
 		for _ in $(seq 300); do
-			kill -0 "$platform_pid" 2>/dev/null || break
+			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -KILL "$platform_pid" 2>/dev/null || true
-		wait "$platform_pid" 2>/dev/null || true
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
 	fi
-	platform_pid=
+}
+
+stop_platform() {
+	stop "$platform_pid"
+	stop "$rest_pid"
+	platform_pid= rest_pid=
 }
 
 cleanup() {
 	stop_platform
-	if [[ -n $broker_started ]]; then
-		KAFKA_PORT=$broker_started KAFKA_CONTROLLER_PORT=$((broker_started + 1)) bash "$root/infra/kafka/kafka.sh" stop || true
-	fi
+	stop_broker
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -80,15 +96,19 @@ start_platform() {
 		AUCTION_DEMO_USERS=false AUCTION_LOG_LEVEL=warn AUCTION_PARTITIONS=$partitions "$@" \
 		"$bin" run >"$log" 2>&1 &
 	platform_pid=$!
-	for _ in $(seq 600); do
-		if curl -sf "http://127.0.0.1:$http_port/readyz" >/dev/null 2>&1; then
-			return 0
-		fi
-		kill -0 "$platform_pid" 2>/dev/null || { echo "bench: the platform exited; see $log" >&2; tail -20 "$log" >&2; exit 1; }
-		sleep 0.1
-	done
-	echo "bench: the platform was not ready within 60s; see $log" >&2
-	exit 1
+	await_ready "http://127.0.0.1:$http_port/readyz" "$platform_pid" "$log" "the platform"
+}
+
+# start_rest LOGNAME [VAR=value...]: split's second process, every
+# component but the gateway, waited for (bounded) on its admin /readyz.
+start_rest() {
+	local log=$dir/$1.rest.log
+	shift
+	env AUCTION_TARGET=processor,closer,notify,analytics,lineage AUCTION_ADMIN_ADDR=127.0.0.1:$admin_port \
+		AUCTION_CLOSE_GRACE=$grace AUCTION_LOG_LEVEL=warn AUCTION_PARTITIONS=$partitions "$@" \
+		"$bin" run >"$log" 2>&1 &
+	rest_pid=$!
+	await_ready "http://127.0.0.1:$admin_port/readyz" "$rest_pid" "$log" "the second process"
 }
 
 # suite MODE BROKERS [flags...]
@@ -100,24 +120,25 @@ suite() {
 		-grace "$grace" -partitions "$partitions" -json "$dir/$name.json" "$@" | tee "$dir/$name.txt"
 }
 
-if [[ $mode == embedded || $mode == both ]]; then
+if [[ $mode == embedded || $mode == both || $mode == all ]]; then
 	start_platform embedded AUCTION_EMBEDDED_KAFKA_PORT=$kafka_port
 	suite embedded "127.0.0.1:$kafka_port" "$@"
 	stop_platform
 fi
 
-if [[ $mode == real || $mode == both ]]; then
-	brokers=${KAFKA_BROKERS:-}
-	if [[ -z $brokers ]]; then
-		port=${KAFKA_PORT:-19392}
-		export KAFKA_PORT=$port KAFKA_CONTROLLER_PORT=$((port + 1))
-		bash "$root/infra/kafka/kafka.sh" fetch
-		bash "$root/infra/kafka/kafka.sh" start
-		broker_started=$port
-		brokers=127.0.0.1:$port
+if [[ $mode == real || $mode == split || $mode == both || $mode == all ]]; then
+	start_broker
+	key=AUCTION_JWT_KEY=bench-only-key-0123456789abcdef0123456789
+	if [[ $mode != split ]]; then
+		start_platform real AUCTION_KAFKA_BROKERS="$brokers" $key
+		suite real "$brokers" "$@"
+		stop_platform
 	fi
-	start_platform real AUCTION_KAFKA_BROKERS="$brokers" AUCTION_JWT_KEY=bench-only-key-0123456789abcdef0123456789
-	suite real "$brokers" "$@"
-	stop_platform
+	if [[ $mode == split || $mode == all ]]; then
+		start_rest split AUCTION_KAFKA_BROKERS="$brokers"
+		start_platform split AUCTION_KAFKA_BROKERS="$brokers" AUCTION_TARGET=gateway $key
+		suite split "$brokers" "$@"
+		stop_platform
+	fi
 fi
 echo "bench: results in $dir" >&2

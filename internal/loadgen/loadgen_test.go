@@ -333,6 +333,37 @@ func TestSearch(t *testing.T) {
 	}
 }
 
+// TestSearchWarmup: the warm-up runs the operation before the first step
+// and is no step of its own.
+func TestSearchWarmup(t *testing.T) {
+	var calls atomic.Int64
+	op := func(context.Context) loadgen.Outcome {
+		calls.Add(1)
+		return loadgen.Outcome{Status: http.StatusAccepted}
+	}
+	var first int64 = -1
+	_, all, err := loadgen.Search{
+		Step: loadgen.Config{Duration: 200 * time.Millisecond}, SLO: loadgen.SLO{MaxFailed: 0.02},
+		From: 100, Max: 100, Warmup: 300 * time.Millisecond,
+		OnStep: func(loadgen.Result, bool, string) {
+			if first < 0 {
+				first = calls.Load()
+			}
+		},
+	}.Run(context.Background(), op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stepped int64
+	for _, r := range all {
+		stepped += r.Sent
+	}
+	// 300 ms at 100/s is about 30 calls before the first step's 20.
+	if warm := calls.Load() - stepped; warm < 15 || first < warm {
+		t.Fatalf("got %d calls outside the steps (%d before the first step ended), want about 30 of warm-up first", warm, first)
+	}
+}
+
 // TestScenariosOnReference runs setup, single bids and batches against the
 // reference handler.
 func TestScenariosOnReference(t *testing.T) {

@@ -50,6 +50,11 @@ type Search struct {
 	From   float64
 	Max    float64 // stop doubling here (default 1e6)
 	Refine int
+	// Warmup, if set, runs the operation at From for this long before the
+	// first step, unmeasured: a platform just started still connects,
+	// recovers its views and fills its caches, and its first step would
+	// fail for that rather than for its rate.
+	Warmup time.Duration
 	// OnStep, if set, hears every step's result and verdict.
 	OnStep func(r Result, held bool, why string)
 }
@@ -82,6 +87,13 @@ func (s Search) Run(ctx context.Context, op Op) (best Result, steps []Result, er
 			best = r
 		}
 		return held, nil
+	}
+	if s.Warmup > 0 {
+		cfg := s.Step
+		cfg.Rate, cfg.Duration, cfg.Count = s.From, s.Warmup, 0
+		if _, err := Run(ctx, cfg, op); err != nil {
+			return Result{}, nil, fmt.Errorf("loadgen: warm-up: %w", err)
+		}
 	}
 	lo, hi := 0.0, 0.0
 	rate := s.From

@@ -1,0 +1,40 @@
+# infra/bench/lib.sh — what run.sh and scale.sh share; sourced, not run.
+# Both set root (the repository) before sourcing it.
+
+# await_ready URL PID LOG WHAT: waits (bounded, 60 s) until URL answers 200,
+# and stops the script if the process PID exits first or never gets there.
+await_ready() {
+	local url=$1 pid=$2 log=$3 what=$4
+	for _ in $(seq 1200); do
+		if curl -sf "$url" >/dev/null 2>&1; then
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || { echo "bench: $what exited; see $log" >&2; tail -20 "$log" >&2; exit 1; }
+		sleep 0.05
+	done
+	echo "bench: $what was not ready within 60s; see $log" >&2
+	exit 1
+}
+
+# start_broker: sets brokers to KAFKA_BROKERS, or starts one Kafka node on
+# KAFKA_PORT (19392) with infra/kafka/kafka.sh and sets broker_started to
+# its port, for the caller's cleanup to stop it (stop_broker).
+start_broker() {
+	brokers=${KAFKA_BROKERS:-}
+	if [[ -n $brokers ]]; then
+		return 0
+	fi
+	local port=${KAFKA_PORT:-19392}
+	export KAFKA_PORT=$port KAFKA_CONTROLLER_PORT=$((port + 1))
+	bash "$root/infra/kafka/kafka.sh" fetch
+	bash "$root/infra/kafka/kafka.sh" start
+	broker_started=$port
+	brokers=127.0.0.1:$port
+}
+
+stop_broker() {
+	if [[ -n ${broker_started:-} ]]; then
+		KAFKA_PORT=$broker_started KAFKA_CONTROLLER_PORT=$((broker_started + 1)) bash "$root/infra/kafka/kafka.sh" stop || true
+		broker_started=
+	fi
+}
