@@ -20,9 +20,15 @@ import (
 // order, each a variable-length integer, a length-prefixed string, a time
 // (seconds, nanoseconds and the zone's offset) or a presence byte before an
 // optional struct. There are no field names and no text to parse. A row
-// that begins with '{' is the JSON rows of earlier versions were written
-// in, and decodes as before; TestRowCodecEveryField fails when a field is
-// added to State or to anything it holds and the codec misses it.
+// that begins with '{' is in the JSON that earlier versions wrote, and
+// decodes as before; TestRowCodecEveryField fails when a field is added to
+// State or to anything it holds and the codec misses it.
+//
+// Upgrading: the readers of the table (gateways, processors recovering it)
+// read both forms, but a reader of an earlier version reads only JSON, so
+// upgrade every gateway before the processors start writing binary rows.
+// A field added to State needs a new version byte, written only once every
+// reader knows it.
 
 // rowV1 opens a binary row. JSON rows open with '{'.
 const rowV1 = 0xb1
