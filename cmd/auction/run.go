@@ -268,8 +268,9 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 		return err
 	}
 	// The view of the auctions is a row per item, rewritten on every bid: in
-	// memory. The view of the bids is a record per bid: on disk.
-	view, err := auction.NewView(kcfg, log, goka.WithViewStorageBuilder(kafkaio.MemoryStorage()))
+	// memory, NewView's default. The view of the bids is a record per bid:
+	// on disk.
+	view, err := auction.NewView(kcfg, log)
 	if err != nil {
 		producer.Close()
 		return err

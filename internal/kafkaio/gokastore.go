@@ -1,10 +1,10 @@
 package kafkaio
 
 import (
-	"bytes"
 	"errors"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/lovoo/goka/storage"
@@ -114,7 +114,7 @@ func (m *memStore) IteratorWithRange(start, limit []byte) (storage.Iterator, err
 	if len(limit) > 0 {
 		to = sort.SearchStrings(keys, string(limit))
 	} else if len(start) > 0 {
-		to = from + sort.Search(len(keys)-from, func(i int) bool { return !bytes.HasPrefix([]byte(keys[from+i]), start) })
+		to = from + sort.Search(len(keys)-from, func(i int) bool { return !strings.HasPrefix(keys[from+i], string(start)) })
 	}
 	if to < from {
 		to = from

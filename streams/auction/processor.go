@@ -36,9 +36,10 @@ type Config struct {
 	Kafka kafkaio.Config
 	// Flush is the producer's flush interval (see kafkaio.Config.GokaConfig).
 	Flush time.Duration
-	// Storage keeps the local copy of the table: in memory for the embedded
-	// broker (which forgets everything on restart, so a disk copy would be
-	// ahead of its topic), LevelDB in a folder of its own per instance otherwise.
+	// Storage keeps the local copies of the tables (nil: all in memory,
+	// kafkaio.MemoryStorage): ScratchStorage for a run that recovers them
+	// from their topics at every start, LevelDB in a folder of its own per
+	// instance to keep them across restarts.
 	Storage storage.Builder
 	Log     *slog.Logger
 	// Now is the processor's clock; tests pass a fixed one.
@@ -97,7 +98,7 @@ func New(cfg Config) (*Processor, error) {
 		cfg.Log = slog.Default()
 	}
 	if cfg.Storage == nil {
-		cfg.Storage = storage.MemoryBuilder()
+		cfg.Storage = kafkaio.MemoryStorage()
 	}
 	return &Processor{cfg: cfg, validator: v}, nil
 }

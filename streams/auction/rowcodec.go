@@ -337,6 +337,8 @@ func (r *rowReader) present() bool {
 	return false
 }
 
+func (r *rowReader) bool() bool { return r.present() }
+
 func (r *rowReader) money() schemas.Money {
 	return schemas.Money{Amount: r.int(), Currency: r.str()}
 }
@@ -390,13 +392,13 @@ func (r *rowReader) completed(c *schemas.ItemCompleted) {
 	c.SellerID = r.str()
 	c.Title = r.str()
 	c.Category = r.str()
-	c.Sold = r.present()
+	c.Sold = r.bool()
 	c.WinnerID = r.str()
 	if r.present() {
 		m := r.money()
 		c.Price = &m
 	}
-	c.ReserveMet = r.present()
+	c.ReserveMet = r.bool()
 	c.BidCount = int(r.int())
 	c.Bidders = r.strs(r.present())
 	c.EndsAt = r.time()

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 
 	"github.com/lovoo/goka"
-	"github.com/lovoo/goka/storage"
 
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/schemas"
@@ -19,9 +18,8 @@ type View struct {
 }
 
 // NewView builds a view over the auction table. It keeps its copy in
-// goka's memory storage unless opts say otherwise
-// (goka.WithViewStorageBuilder): that storage sorts its keys again on every
-// new key, so a view of many keys wants kafkaio.MemoryStorage or LevelDB.
+// memory (kafkaio.MemoryStorage) unless opts say otherwise
+// (goka.WithViewStorageBuilder).
 func NewView(cfg kafkaio.Config, log *slog.Logger, opts ...goka.ViewOption) (*View, error) {
 	return newView(cfg, log, goka.GroupTable(Group), stateCodec{}, opts)
 }
@@ -50,7 +48,7 @@ func NewBidView(cfg kafkaio.Config, log *slog.Logger, opts ...goka.ViewOption) (
 func newView(cfg kafkaio.Config, log *slog.Logger, table goka.Table, codec goka.Codec, opts []goka.ViewOption) (*View, error) {
 	sc := cfg.GokaConfig(0)
 	v, err := goka.NewView(cfg.Brokers, table, codec, append([]goka.ViewOption{
-		goka.WithViewStorageBuilder(storage.MemoryBuilder()),
+		goka.WithViewStorageBuilder(kafkaio.MemoryStorage()),
 		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(sc)),
 		goka.WithViewTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(sc, cfg.GokaTopicManager())),
 		goka.WithViewLogger(kafkaio.GokaLogger(log.With("goka", "view", "table", string(table)))),
