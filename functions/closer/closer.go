@@ -69,7 +69,6 @@ type Config struct {
 type Closer struct {
 	cfg       Config
 	log       *slog.Logger
-	validator *schemas.Validator
 	sched     *schedule
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -97,16 +96,15 @@ func New(cfg Config) (*Closer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	v, err := schemas.NewValidator()
-	if err != nil {
+	// Compiled once per process, shared by every reader of its events.
+	if _, err := schemas.SharedValidator(); err != nil {
 		return nil, fmt.Errorf("closer: %w", err)
 	}
 	return &Closer{
-		cfg:       cfg,
-		log:       cfg.Log.With("component", "closer", "group", cfg.Group),
-		validator: v,
-		sched:     newSchedule(),
-		ready:     make(chan struct{}),
+		cfg:   cfg,
+		log:   cfg.Log.With("component", "closer", "group", cfg.Group),
+		sched: newSchedule(),
+		ready: make(chan struct{}),
 	}, nil
 }
 
@@ -243,28 +241,13 @@ func (c *Closer) read(ctx context.Context, prod *kafkaio.Producer, m *kafka.Mess
 }
 
 // decode returns the item in msg and the id of its event, or why there is
-// none. It refuses what the processor refuses, so that the two agree on
-// which auctions exist.
+// none. It reads msg as the processor does (schemas.ReadAs), so that the
+// two agree on which auctions exist: an item the processor refuses has no
+// auction to close.
 func (c *Closer) decode(msg cekafka.Message) (string, schemas.ItemPlaced, error) {
-	e, err := cekafka.Decode(msg)
+	e, item, err := schemas.ReadAs[schemas.ItemPlaced](schemas.TopicItems, schemas.TypeItemPlaced, msg)
 	if err != nil {
 		return "", schemas.ItemPlaced{}, err
-	}
-	if e.Type() != schemas.TypeItemPlaced {
-		return "", schemas.ItemPlaced{}, fmt.Errorf("event %s: type %q does not belong on %s",
-			e.ID(), e.Type(), schemas.TopicItems)
-	}
-	if err := c.validator.Validate(e.Type(), e.Data()); err != nil {
-		return "", schemas.ItemPlaced{}, fmt.Errorf("event %s: %w", e.ID(), err)
-	}
-	item, err := schemas.Data[schemas.ItemPlaced](e, schemas.TypeItemPlaced)
-	if err != nil {
-		return "", schemas.ItemPlaced{}, err
-	}
-	// The processor refuses an item under another key (it would land in
-	// another item's state), so there would be no auction to close.
-	if item.ItemID != string(msg.Key) {
-		return "", schemas.ItemPlaced{}, fmt.Errorf("event %s: item %q under key %q", e.ID(), item.ItemID, msg.Key)
 	}
 	return e.ID(), item, nil
 }

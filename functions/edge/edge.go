@@ -28,7 +28,7 @@ type Writer struct {
 
 // NewWriter returns a writer for events from source.
 func NewWriter(source string, p Publisher) (*Writer, error) {
-	v, err := schemas.NewValidator()
+	v, err := schemas.SharedValidator()
 	if err != nil {
 		return nil, err
 	}

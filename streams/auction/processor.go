@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"hash"
 	"log/slog"
-	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
@@ -80,15 +78,14 @@ func (p *Processor) Graph() *goka.GroupGraph {
 
 // Processor runs the auction group.
 type Processor struct {
-	cfg       Config
-	validator *schemas.Validator
-	watch     watch // for Lags
+	cfg   Config
+	watch watch // for Lags
 }
 
 // New builds a processor; Run starts it.
 func New(cfg Config) (*Processor, error) {
-	v, err := schemas.NewValidator()
-	if err != nil {
+	// Compiled once per process, shared by every reader of its events.
+	if _, err := schemas.SharedValidator(); err != nil {
 		return nil, fmt.Errorf("auction processor: %w", err)
 	}
 	if cfg.Now == nil {
@@ -100,7 +97,7 @@ func New(cfg Config) (*Processor, error) {
 	if cfg.Storage == nil {
 		cfg.Storage = kafkaio.MemoryStorage()
 	}
-	return &Processor{cfg: cfg, validator: v}, nil
+	return &Processor{cfg: cfg}, nil
 }
 
 // Options are the goka options of a processor on a real or embedded broker.
@@ -259,57 +256,26 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	}
 }
 
-// decode turns a record into an Input, or says why it cannot.
+// decode turns a record into an Input, or says why it cannot: it reads
+// the record as every consumer of the flow does (schemas.Read), so the
+// processor, the closer and the functions refuse the same records.
 func (p *Processor) decode(topic string, m cekafka.Message) (Input, error) {
-	e, err := cekafka.Decode(m)
+	r, err := schemas.Read(topic, m)
 	if err != nil {
 		return Input{}, err
 	}
-	// Each topic carries the event types the catalog gives it, and no others.
-	if t, ok := schemas.LookupTopic(topic); !ok || !slices.Contains(t.EventTypes, e.Type()) {
-		return Input{}, fmt.Errorf("event %s: type %q does not belong on %s", e.ID(), e.Type(), topic)
-	}
-	if err := p.validator.Validate(e.Type(), e.Data()); err != nil {
-		return Input{}, fmt.Errorf("event %s: %w", e.ID(), err)
-	}
-	in := Input{EventID: e.ID()}
-	var itemID string
-	switch e.Type() {
-	case schemas.TypeItemPlaced:
-		in.Item, err = data[schemas.ItemPlaced](e)
-		if in.Item != nil {
-			itemID = in.Item.ItemID
-		}
-	case schemas.TypeBidPlaced:
-		in.Bid, err = data[schemas.BidPlaced](e)
-		if in.Bid != nil {
-			itemID = in.Bid.ItemID
-		}
-	case schemas.TypeCloseDue:
-		in.Close, err = data[schemas.CloseDue](e)
-		if in.Close != nil {
-			itemID = in.Close.ItemID
-		}
+	in := Input{EventID: r.Event.ID()}
+	switch d := r.Data.(type) {
+	case *schemas.ItemPlaced:
+		in.Item = d
+	case *schemas.BidPlaced:
+		in.Bid = d
+	case *schemas.CloseDue:
+		in.Close = d
 	default:
-		return Input{}, fmt.Errorf("event %s: type %q is not an input of the auction processor", e.ID(), e.Type())
-	}
-	if err != nil {
-		return Input{}, err
-	}
-	// The key decides the partition and so the state the event meets; an
-	// event about another item under this key would corrupt that state.
-	if itemID != string(m.Key) {
-		return Input{}, fmt.Errorf("event %s: item %q under key %q", e.ID(), itemID, m.Key)
+		return Input{}, fmt.Errorf("event %s: type %q is not an input of the auction processor", r.Event.ID(), r.Event.Type())
 	}
 	return in, nil
-}
-
-func data[T any](e event.Event) (*T, error) {
-	v, err := schemas.Data[T](e, e.Type())
-	if err != nil {
-		return nil, err
-	}
-	return &v, nil
 }
 
 // count tells the metrics about an auction that opened or closed.
