@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/auctionflow/auction/functions/analytics"
@@ -31,28 +28,7 @@ func startNotify(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkai
 		return err
 	}
 	n := notify.New(notify.Deps{Outbox: st.outbox, Mailer: mailer(cfg, log), Users: st.users, Log: log})
-	h := trigger.Events(schemas.TypeItemCompleted, func(ctx context.Context, evs []trigger.Event[schemas.ItemCompleted]) error {
-		done := make([]schemas.ItemCompleted, len(evs))
-		causes := make(map[string]string, len(evs))
-		for i, e := range evs {
-			done[i] = e.Data
-			causes[e.Data.ItemID] = e.ID
-		}
-		sent, err := n.Handle(ctx, done)
-		if err != nil {
-			return err
-		}
-		out := make([]event.Event, len(sent))
-		for i, s := range sent {
-			if out[i], err = schemas.NewEvent(schemas.TypeNotificationSent, schemas.Meta{
-				ID: s.NotificationID, Source: schemas.Source + "/functions/notify", Subject: s.ItemID,
-				Key: s.UserID, Time: s.SentAt, CausationID: causes[s.ItemID],
-			}, s); err != nil {
-				return err
-			}
-		}
-		return producer.PublishEvents(ctx, schemas.TopicNotifications, out...)
-	})
+	h := trigger.Function(schemas.TopicItemComplete, schemas.TypeItemCompleted, producer, n.OnCompleted)
 	return startTrigger(ctx, g, kcfg, "auction-notify", "notify", []string{schemas.TopicItemComplete}, h, producer, log, ready, m)
 }
 
@@ -65,49 +41,8 @@ func startAnalytics(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config,
 		return err
 	}
 	a := analytics.New(analytics.Deps{Store: st.analytics, Log: log})
-	h := trigger.Events(schemas.TypeItemCompleted, func(ctx context.Context, evs []trigger.Event[schemas.ItemCompleted]) error {
-		done := make([]schemas.ItemCompleted, len(evs))
-		for i, e := range evs {
-			done[i] = e.Data
-		}
-		err := a.Handle(ctx, done)
-		var fe *analytics.FactError
-		counted := len(evs)
-		if errors.As(err, &fe) {
-			counted = fe.Index
-		} else if err != nil {
-			return err
-		}
-		// Everything before a failed fact is counted, and says so on
-		// auction.analytics (the last link of each auction's lineage).
-		if perr := publishCounted(ctx, producer, evs[:counted]); perr != nil {
-			return perr
-		}
-		if fe != nil {
-			// An invalid fact can never be counted: it is dead-lettered at once.
-			return &trigger.RecordError{Index: fe.Index, Err: fe, Permanent: errors.Is(fe.Err, analytics.ErrInvalidFact)}
-		}
-		return nil
-	})
+	h := trigger.Function(schemas.TopicItemComplete, schemas.TypeItemCompleted, producer, a.OnCompleted)
 	return startTrigger(ctx, g, kcfg, "auction-analytics", "analytics", []string{schemas.TopicItemComplete}, h, producer, log, ready, m)
-}
-
-// publishCounted announces the counted completions. The event id is the
-// item's, so a redelivered completion announces the same event again.
-func publishCounted(ctx context.Context, producer *kafkaio.Producer, evs []trigger.Event[schemas.ItemCompleted]) error {
-	out := make([]event.Event, len(evs))
-	now := time.Now()
-	for i, e := range evs {
-		c := schemas.AnalyticsCounted{ItemID: e.Data.ItemID, Category: e.Data.Category, Sold: e.Data.Sold, Price: e.Data.Price, CountedAt: now}
-		var err error
-		if out[i], err = schemas.NewEvent(schemas.TypeAnalyticsCounted, schemas.Meta{
-			ID: e.Data.ItemID + ".analytics", Source: schemas.Source + "/functions/analytics", Subject: e.Data.ItemID,
-			Time: now, CausationID: e.ID,
-		}, c); err != nil {
-			return err
-		}
-	}
-	return producer.PublishEvents(ctx, schemas.TopicAnalytics, out...)
 }
 
 // startLineage runs the lineage function: every event of the flow, indexed

@@ -181,6 +181,8 @@ type Store interface {
 // Deps are what the analytics function needs.
 type Deps struct {
 	Store Store
+	// Now stamps the counted events (default time.Now).
+	Now func() time.Time
 	// Log defaults to discarding.
 	Log *slog.Logger
 }
@@ -188,6 +190,7 @@ type Deps struct {
 // Analytics is the analytics function.
 type Analytics struct {
 	store Store
+	now   func() time.Time
 	log   *slog.Logger
 }
 
@@ -197,7 +200,11 @@ func New(d Deps) *Analytics {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Analytics{store: d.Store, log: log}
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Analytics{store: d.Store, now: now, log: log}
 }
 
 // FactError says which event of a batch failed. The events before Index were
