@@ -51,9 +51,14 @@ test-faults-cluster: ## the fault suite on three KRaft nodes (replication 3, min
 up-local: ## the compose topology as plain processes (Kafka from infra/kafka, dynalite, six components); Ctrl-C stops it
 	bash infra/local/up.sh
 
-lint: ## formatting and vet
+# staticcheck is pinned: a newer release may add checks, and lint must not
+# fail on a checkout that passed it.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: ## formatting, vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt would change:"; echo "$$out"; exit 1; }
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 bench: ## short benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchtime 200ms ./...

@@ -67,7 +67,7 @@ func loadCompose(t *testing.T) *types.Project {
 	if err != nil {
 		t.Fatalf("compose options: %v", err)
 	}
-	p, err := cli.ProjectFromOptions(context.Background(), opts)
+	p, err := opts.LoadProject(context.Background())
 	if err != nil {
 		t.Fatalf("compose-go cannot load %s: %v", composeFile, err)
 	}

@@ -137,7 +137,7 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 	num(&c.Partitions, "partitions", "AUCTION_PARTITIONS", 6, "partitions of every auction topic (they are co-partitioned)")
 	num(&c.Replication, "replication", "AUCTION_REPLICATION", 1, "replication factor of the topics the platform creates, goka's table included")
 	dur(&c.GokaFlush, "goka-flush", "AUCTION_GOKA_FLUSH", 0, "goka producer flush interval (0: as soon as possible; goka's default is 100ms)")
-	str(&c.StateDir, "state-dir", "AUCTION_STATE_DIR", "", "folder for the processor's LevelDB table copy (empty: in memory)")
+	str(&c.StateDir, "state-dir", "AUCTION_STATE_DIR", "", "folder kept across restarts for the processor's LevelDB table copies, with a real broker (empty: rebuilt from the table topics at each start, auction rows in memory, bid statuses in a scratch folder)")
 	dur(&c.DeliveryTimeout, "delivery-timeout", "AUCTION_DELIVERY_TIMEOUT", 5*time.Second, "how long a write to Kafka may take before the request fails with 503")
 	str(&c.JWTKey, "jwt-key", "AUCTION_JWT_KEY", "", "HMAC key for tokens, at least 32 bytes (empty in embedded mode: a generated one)")
 	str(&c.JWTIssuer, "jwt-issuer", "AUCTION_JWT_ISSUER", "auction", "token issuer (iss)")

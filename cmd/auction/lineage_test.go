@@ -214,7 +214,7 @@ func TestTraceFromBidToDecision(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, a := range decide.Attributes {
-		attrs[string(a.Key)] = a.Value.Emit()
+		attrs[string(a.Key)] = a.Value.String()
 	}
 	if attrs["auction.verdict"] != "accepted" || attrs["auction.item_id"] != item || attrs["messaging.destination.name"] != schemas.TopicBids {
 		t.Errorf("decision span attributes: %v, want an accepted bid on %s from %s", attrs, item, schemas.TopicBids)

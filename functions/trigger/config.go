@@ -136,7 +136,7 @@ func (c Config) withDefaults() (Config, error) {
 		errs = append(errs, fmt.Errorf("BatchSize is %d, want >= 0", c.BatchSize))
 	}
 	if c.Prefetch < 0 {
-		errs = append(errs, fmt.Errorf("Prefetch is %d, want >= 0", c.Prefetch))
+		errs = append(errs, fmt.Errorf("Config.Prefetch is %d, want >= 0", c.Prefetch))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, fmt.Errorf("trigger config: %w", err)

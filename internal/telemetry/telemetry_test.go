@@ -155,7 +155,7 @@ func TestHTTPSpans(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, a := range s.Attributes() {
-		attrs[string(a.Key)] = a.Value.Emit()
+		attrs[string(a.Key)] = a.Value.String()
 	}
 	if attrs["http.route"] != "/v1/items/{itemId}" || attrs["http.response.status_code"] != "418" {
 		t.Errorf("attributes %v, want the route and 418", attrs)

@@ -94,7 +94,10 @@ func New(d Deps) *Gateway {
 // Routes is the API as a readable tree.
 func (g *Gateway) Routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP, telemetry.HTTP, g.Metrics.HTTP, middleware.Recoverer)
+	// The client address stays the connection's peer: nothing rewrites it
+	// from X-Forwarded-For or X-Real-IP, headers any client can send. No
+	// decision keys on it; limits are per signed-in user.
+	r.Use(middleware.RequestID, telemetry.HTTP, g.Metrics.HTTP, middleware.Recoverer)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "not-found", "no such resource")
 	})

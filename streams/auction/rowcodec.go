@@ -2,6 +2,7 @@ package auction
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -92,7 +93,7 @@ func DecodeRow(b []byte) (*State, error) {
 	}
 	if b[0] == '{' {
 		var s State
-		if err := rowJSON.Unmarshal(b, &s); err != nil {
+		if err := json.Unmarshal(b, &s); err != nil {
 			return nil, fmt.Errorf("auction table: %w", err)
 		}
 		return &s, nil
