@@ -407,8 +407,8 @@ func (d *Dynamo) query(ctx context.Context, pk, lo, hi, projection string, each 
 		names["#proj"] = projection
 		in.ProjectionExpression = aws.String("#proj")
 	}
-	for {
-		out, err := d.api.Query(ctx, in)
+	for pages := dynamodb.NewQueryPaginator(d.api, in); pages.HasMorePages(); {
+		out, err := pages.NextPage(ctx)
 		if err != nil {
 			return err
 		}
@@ -417,11 +417,8 @@ func (d *Dynamo) query(ctx context.Context, pk, lo, hi, projection string, each 
 				return err
 			}
 		}
-		if len(out.LastEvaluatedKey) == 0 {
-			return nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+	return nil
 }
 
 func n(v int64) types.AttributeValue {

@@ -73,18 +73,15 @@ func (d *Dynamo) put(ctx context.Context, e Entry) error {
 
 // Chain implements Store.
 func (d *Dynamo) Chain(ctx context.Context, correlationID string) ([]Entry, error) {
-	var (
-		out   []Entry
-		start map[string]types.AttributeValue
-	)
-	for {
-		page, err := d.api.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 aws.String(d.table),
-			KeyConditionExpression:    aws.String(pkAttr + " = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": dynamotable.S(correlationID)},
-			ConsistentRead:            aws.Bool(true),
-			ExclusiveStartKey:         start,
-		})
+	pages := dynamodb.NewQueryPaginator(d.api, &dynamodb.QueryInput{
+		TableName:                 aws.String(d.table),
+		KeyConditionExpression:    aws.String(pkAttr + " = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": dynamotable.S(correlationID)},
+		ConsistentRead:            aws.Bool(true),
+	})
+	var out []Entry
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("lineage of %s: query: %w", correlationID, err)
 		}
@@ -98,10 +95,6 @@ func (d *Dynamo) Chain(ctx context.Context, correlationID string) ([]Entry, erro
 				return nil, fmt.Errorf("lineage of %s: decode %v: %w", correlationID, item[skAttr], err)
 			}
 			out = append(out, e)
-		}
-		start = page.LastEvaluatedKey
-		if len(start) == 0 {
-			break
 		}
 	}
 	Order(out)

@@ -178,22 +178,19 @@ func (d *Dynamo) ForUser(ctx context.Context, userID string, limit int) ([]Notif
 	if limit < 1 {
 		return nil, fmt.Errorf("notifications of user %s: limit %d: %w", userID, limit, ErrInvalid)
 	}
-	var (
-		out   []Notification
-		start map[string]types.AttributeValue
-	)
-	for {
-		// A page ends at limit items or at 1 MB, whichever comes first, so
-		// a page may be short without the partition being exhausted.
-		page, err := d.api.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 aws.String(d.table),
-			KeyConditionExpression:    aws.String("pk = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": dynamotable.S(inboxKeyPrefix + userID)},
-			ScanIndexForward:          aws.Bool(false),
-			ConsistentRead:            aws.Bool(true),
-			Limit:                     aws.Int32(int32(min(limit-len(out), math.MaxInt32))),
-			ExclusiveStartKey:         start,
-		})
+	// A page ends at limit items or at 1 MB, whichever comes first, so a
+	// page may be short without the partition being exhausted.
+	pages := dynamodb.NewQueryPaginator(d.api, &dynamodb.QueryInput{
+		TableName:                 aws.String(d.table),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": dynamotable.S(inboxKeyPrefix + userID)},
+		ScanIndexForward:          aws.Bool(false),
+		ConsistentRead:            aws.Bool(true),
+		Limit:                     aws.Int32(int32(min(limit, math.MaxInt32))),
+	})
+	var out []Notification
+	for pages.HasMorePages() && len(out) < limit {
+		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("notifications of user %s: query: %w", userID, err)
 		}
@@ -204,11 +201,8 @@ func (d *Dynamo) ForUser(ctx context.Context, userID string, limit int) ([]Notif
 			}
 			out = append(out, n)
 		}
-		start = page.LastEvaluatedKey
-		if len(start) == 0 || len(out) >= limit {
-			return out, nil
-		}
 	}
+	return out[:min(len(out), limit)], nil
 }
 
 // record reads the record of notification id, strongly consistent: it is

@@ -49,41 +49,29 @@ const readyTimeout = 2 * time.Minute
 // table with another key schema is one clear error now, rather than a
 // ValidationException on the first write.
 func Ensure(ctx context.Context, api TableAPI, table string, key Key) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	// Poll quickly at first (dynalite and DynamoDB Local take milliseconds),
-	// then back off towards a rate that does not eat into DescribeTable
-	// quotas while a real table is created.
-	const firstPoll, maxPoll = 25 * time.Millisecond, time.Second
-	poll := firstPoll
-	ticker := time.NewTicker(poll)
-	defer ticker.Stop()
-	for {
-		out, err := api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-		var missing *types.ResourceNotFoundException
-		switch {
-		case errors.As(err, &missing):
-			// Also right after our own CreateTable, until DescribeTable
-			// catches up; then CreateTable fails with ResourceInUse, which
-			// means the same as success.
-			if err := create(ctx, api, table, key); err != nil {
-				return err
-			}
-		case err != nil:
-			return fmt.Errorf("describe table %s: %w", table, err)
-		case out.Table.TableStatus == types.TableStatusActive:
-			return checkKeySchema(table, out.Table.KeySchema, key)
+	in := &dynamodb.DescribeTableInput{TableName: aws.String(table)}
+	_, err := api.DescribeTable(ctx, in)
+	var missing *types.ResourceNotFoundException
+	switch {
+	case errors.As(err, &missing):
+		if err := create(ctx, api, table, key); err != nil {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for table %s to be active: %w", table, context.Cause(ctx))
-		case <-ticker.C:
-		}
-		if poll < maxPoll {
-			poll = min(2*poll, maxPoll)
-			ticker.Reset(poll)
-		}
+	case err != nil:
+		return fmt.Errorf("describe table %s: %w", table, err)
 	}
+	// The SDK's waiter polls until the table is ACTIVE, also while a table
+	// just created is not yet described. Its default first wait is 20 s;
+	// dynalite and DynamoDB Local take milliseconds, so it starts fast and
+	// backs off towards a rate that does not eat into DescribeTable quotas
+	// while a real table is created.
+	out, err := dynamodb.NewTableExistsWaiter(api, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 25*time.Millisecond, time.Second
+	}).WaitForOutput(ctx, in, readyTimeout)
+	if err != nil {
+		return fmt.Errorf("wait for table %s to be active: %w", table, err)
+	}
+	return checkKeySchema(table, out.Table.KeySchema, key)
 }
 
 func create(ctx context.Context, api TableAPI, table string, key Key) error {
