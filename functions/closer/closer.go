@@ -280,16 +280,8 @@ func (c *Closer) deadLetter(ctx context.Context, prod *kafkaio.Producer, msg cek
 		Topic: schemas.TopicItems, Partition: part, Offset: offset, Error: cause.Error(),
 		Attempts: 1, Consumer: c.cfg.Group, At: c.cfg.Now(),
 	})
-	for attempt := 1; ; attempt++ {
-		err := prod.Write(ctx, rec)
-		if err == nil {
-			return nil
-		}
-		c.log.Warn("dead-letter write failed; retrying", "attempt", attempt, "err", err)
-		if !kafkaio.Pause(ctx, backoff(attempt)) {
-			return ctx.Err()
-		}
-	}
+	retry := func(attempt int) bool { return kafkaio.Pause(ctx, backoff(attempt)) }
+	return kafkaio.WriteDeadLetter(ctx, prod, rec, retry, c.log)
 }
 
 // emit is the emitter loop: it sleeps on one timer until the earliest
@@ -475,6 +467,5 @@ func partitionIDs(tps []kafka.TopicPartition) []int32 {
 
 // backoff is the wait before retry attempt+1: 100 ms, doubling, capped.
 func backoff(attempt int) time.Duration {
-	d := 100 * time.Millisecond << min(attempt-1, 6)
-	return min(d, maxBackoff)
+	return kafkaio.Backoff(attempt, 100*time.Millisecond, maxBackoff)
 }

@@ -63,7 +63,20 @@ func (c Config) GroupConsumer(group string, extra kafka.ConfigMap) *kafka.Config
 // not answer: 200 ms, doubling, at most 2 s, so a client resumes within
 // about 2 s of its broker coming back.
 func Reconnect(attempt int) time.Duration {
-	return min(200*time.Millisecond<<min(attempt-1, 4), 2*time.Second)
+	return Backoff(attempt, 200*time.Millisecond, 2*time.Second)
+}
+
+// Backoff is the wait before retry number attempt (from 1): first, doubling
+// with each further attempt, capped at most. Every retry loop of the
+// platform's Kafka clients waits by it (a function's failing record, a
+// dead-letter or close-due write, a member rejoining), so their pacing is
+// read in one place.
+func Backoff(attempt int, first, most time.Duration) time.Duration {
+	d := first
+	for i := 1; i < attempt && d < most; i++ {
+		d *= 2
+	}
+	return min(d, most)
 }
 
 // Pause waits d (a backoff: Reconnect before a group member's replacement
