@@ -51,9 +51,10 @@ test-faults-cluster: ## the fault suite on three KRaft nodes (replication 3, min
 up-local: ## the compose topology as plain processes (Kafka from infra/kafka, dynalite, six components); Ctrl-C stops it
 	bash infra/local/up.sh
 
-lint: ## formatting and vet
+lint: ## formatting, vet, and Kafka clients made only in internal/kafkaio
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt would change:"; echo "$$out"; exit 1; }
 	$(GO) vet ./...
+	$(GO) test -count=1 -run '^TestClientsOnlyInKafkaio$$' ./internal/kafkaio/
 
 bench: ## short benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchtime 200ms ./...
