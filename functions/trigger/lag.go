@@ -3,7 +3,7 @@ package trigger
 import "github.com/auctionflow/auction/internal/kafkaio"
 
 // lagInterval is how often librdkafka reports its statistics, from which the
-// consumer loop takes each partition's lag (statistics.interval.ms).
+// trigger's kafkaio.Group takes each partition's lag (statistics.interval.ms).
 const lagInterval = 1000
 
 // Lags returns the lag of each partition the trigger owns, as of librdkafka's

@@ -11,7 +11,7 @@ import (
 )
 
 // Group membership timings every consumer group of the platform uses: the
-// librdkafka consumers (triggers, closer) here, goka's processor in
+// librdkafka members (Group: triggers, closer) here, goka's processor in
 // GokaConfig.
 const (
 	// sessionTimeoutMs is how long a member that stopped heartbeating (a
