@@ -150,9 +150,9 @@ func (o *Orphaned) Stuck(now time.Time, after time.Duration) bool {
 	return !o.lostAt.IsZero() && now.Sub(o.lostAt) >= after
 }
 
-// Member is a consumer in a group (see GroupConsumer), with librdkafka's
-// logs forwarded to slog at debug level and a close that cannot hang its
-// caller.
+// Member is a librdkafka consumer, with its logs forwarded to slog at debug
+// level and a close that cannot hang its caller: the consumer under each
+// Group member (see GroupConsumer) and each Reader.
 type Member struct {
 	*kafka.Consumer
 	log      *slog.Logger
@@ -165,7 +165,7 @@ type Member struct {
 const MemberCloseTimeout = 10 * time.Second
 
 // NewMember creates a consumer from cm, which must enable the log channel
-// (GroupConsumer does).
+// (GroupConsumer and NewReader do).
 func NewMember(cm *kafka.ConfigMap, log *slog.Logger) (*Member, error) {
 	c, err := kafka.NewConsumer(cm)
 	if err != nil {
