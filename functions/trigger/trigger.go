@@ -270,7 +270,7 @@ func (s *session) Assigned(ks *kafkaio.Session, tps []kafka.TopicPartition) {
 	}
 }
 
-// revoke stops the workers of tps before the partitions go: each finishes
+// Revoked stops the workers of tps before the partitions go: each finishes
 // the call it is running and commits what is done, and only then does the
 // callback return and the rebalance proceed. So the next owner starts
 // exactly after the last record processed here, and nothing unprocessed is
