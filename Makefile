@@ -55,10 +55,11 @@ up-local: ## the compose topology as plain processes (Kafka from infra/kafka, dy
 # fail on a checkout that passed it.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-lint: ## formatting, vet and staticcheck
+lint: ## formatting, vet, staticcheck, and Kafka clients made only in internal/kafkaio
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt would change:"; echo "$$out"; exit 1; }
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	$(GO) test -count=1 -run '^TestClientsOnlyInKafkaio$$' ./internal/kafkaio/
 
 bench: ## short benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchtime 200ms ./...

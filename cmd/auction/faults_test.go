@@ -27,6 +27,7 @@ import (
 	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/internal/dynamotable"
 	"github.com/auctionflow/auction/internal/dynamotest"
+	"github.com/auctionflow/auction/internal/kafkaio/kafkatest"
 	"github.com/auctionflow/auction/schemas"
 )
 
@@ -308,11 +309,7 @@ func (b *ownBroker) awaitFailover(t *testing.T, procs *topoProcs, node int32) ti
 // joins no group).
 func (b *ownBroker) metadataClient(t *testing.T) *kafka.Consumer {
 	t.Helper()
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{"bootstrap.servers": strings.Join(b.addrs, ","), "group.id": "fault-checker", "log_level": 0})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return kafkatest.Consumer(t, kafka.ConfigMap{"bootstrap.servers": strings.Join(b.addrs, ","), "group.id": "fault-checker", "log_level": 0})
 }
 
 // faultCluster is the platform's processes by name, each restartable with

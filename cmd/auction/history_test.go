@@ -16,6 +16,7 @@ import (
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/notify/notifytest"
 	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/internal/kafkaio/kafkatest"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/schemas/cekafka"
 	"github.com/auctionflow/auction/streams/auction"
@@ -477,13 +478,10 @@ type rawRecord struct {
 // as it stands now; partitions one after another, each in offset order.
 func readRecords(t *testing.T, brokers []string, topic string) []rawRecord {
 	t.Helper()
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
+	c := kafkatest.Consumer(t, kafka.ConfigMap{
 		"bootstrap.servers": strings.Join(brokers, ","), "group.id": "fault-checker",
 		"enable.auto.commit": false, "log_level": 4,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer c.Close()
 	md, err := c.GetMetadata(&topic, false, 10000)
 	if err != nil {

@@ -16,14 +16,7 @@ const lagTimeout = 2 * time.Second
 // function's name, and its lag, under its consumer group, at every scrape.
 func observeTrigger(m *metrics.Metrics, name, group string, t *trigger.Trigger) {
 	m.Trigger(name, t.Stats)
-	m.ConsumerLag(group, func() []metrics.PartitionLag {
-		lags := t.Lags()
-		out := make([]metrics.PartitionLag, len(lags))
-		for i, l := range lags {
-			out[i] = metrics.PartitionLag{Topic: l.Topic, Partition: l.Partition, Records: l.Records}
-		}
-		return out
-	})
+	m.ConsumerLag(group, t.Lags)
 }
 
 // observeProcessor lets the metrics read the auction processor's lag on its
@@ -32,11 +25,6 @@ func observeProcessor(m *metrics.Metrics, p *auction.Processor) {
 	m.ConsumerLag(string(auction.Group), func() []metrics.PartitionLag {
 		ctx, cancel := context.WithTimeout(context.Background(), lagTimeout)
 		defer cancel()
-		lags := p.Lags(ctx)
-		out := make([]metrics.PartitionLag, len(lags))
-		for i, l := range lags {
-			out[i] = metrics.PartitionLag{Topic: l.Topic, Partition: l.Partition, Records: l.Records}
-		}
-		return out
+		return p.Lags(ctx)
 	})
 }

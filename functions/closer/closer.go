@@ -34,9 +34,6 @@ const Source = schemas.Source + "/functions/closer"
 const DefaultGrace = 10 * time.Second
 
 const (
-	// pollTimeout bounds how long the consumer loop waits for a record, and
-	// so how quickly it notices shutdown and commits moved watermarks.
-	pollTimeout = 100 * time.Millisecond
 	// commitInterval spaces commits: one round trip per record read would
 	// cost more than re-reading a second's worth of records after a crash.
 	commitInterval = time.Second
@@ -73,10 +70,6 @@ type Closer struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 	started   atomic.Bool
-	// orphan watches the current consumer for a lost assignment that is
-	// not given back; the poll loop and the rebalance callback, which runs
-	// inside Poll, share it.
-	orphan kafkaio.Orphaned
 }
 
 // New checks cfg and builds a closer; Run starts it.
@@ -133,7 +126,7 @@ func (c *Closer) Run(ctx context.Context) error {
 	defer prod.Close()
 
 	// The emitter outlives the consumer: a consumer that is replaced (see
-	// errRejoin) hands its partitions back, and the schedule with them.
+	// kafkaio.Group) hands its partitions back, and the schedule with them.
 	emitCtx, stopEmitting := context.WithCancel(ctx)
 	emitted := make(chan struct{})
 	go func() {
@@ -144,74 +137,76 @@ func (c *Closer) Run(ctx context.Context) error {
 		stopEmitting()
 		<-emitted
 	}()
-	for attempt := 1; ; attempt++ {
-		err = c.member(ctx, prod)
-		if !errors.Is(err, errRejoin) {
-			return err
-		}
-		if !kafkaio.Pause(ctx, kafkaio.Reconnect(attempt)) {
-			return nil
-		}
-	}
-}
-
-// errRejoin ends a member whose assignment was lost and not given back
-// (see kafkaio.Orphaned), or that was fenced (see kafkaio.Fenced).
-var errRejoin = errors.New("closer: member to be replaced")
-
-// member is one consumer of the closer's group, from joining to closing.
-func (c *Closer) member(ctx context.Context, prod *kafkaio.Producer) error {
-	m, err := kafkaio.NewMember(c.consumerConfig(), c.log)
+	g, err := kafkaio.NewGroup(kafkaio.GroupConfig{
+		Kafka: c.cfg.Kafka, Group: c.cfg.Group, Topics: []string{schemas.TopicItems}, Log: c.log,
+	}, &member{c: c, ctx: ctx, prod: prod})
 	if err != nil {
 		return fmt.Errorf("closer: %w", err)
 	}
-	defer m.Close()
-	c.orphan.Reset()
-	if err := m.SubscribeTopics([]string{schemas.TopicItems}, c.rebalance); err != nil {
-		return fmt.Errorf("closer: subscribe to %s: %w", schemas.TopicItems, err)
-	}
-	err = c.consume(ctx, m.Consumer, prod)
-	// Entries whose writes were cut short stay unacknowledged, so the
-	// final watermarks keep them for whoever reads the partitions next.
-	c.commit(m.Consumer)
-	return err
-}
-
-// consumerConfig is the group consumer every flow consumer is (it commits
-// only the low watermark, never what librdkafka has read up to).
-func (c *Closer) consumerConfig() *kafka.ConfigMap {
-	return c.cfg.Kafka.GroupConsumer(c.cfg.Group, nil)
-}
-
-// consume is the consumer loop: it reads auction.items into the schedule,
-// dead-letters what it cannot read, and commits moved watermarks.
-func (c *Closer) consume(ctx context.Context, cons *kafka.Consumer, prod *kafkaio.Producer) error {
-	lastCommit := time.Now()
-	for ctx.Err() == nil {
-		switch ev := cons.Poll(int(pollTimeout / time.Millisecond)).(type) {
-		case *kafka.Message:
-			if err := c.read(ctx, prod, ev); err != nil {
-				// Only shutdown interrupts a read; the record stays
-				// unconsumed and is read again by the next owner.
-				return nil
-			}
-		case kafka.Error:
-			if kafkaio.Fenced(ev) {
-				c.log.Error("fenced in the group; joining it again with a new consumer", "err", ev)
-				return errRejoin
-			}
-			c.log.Warn("kafka consumer", "err", ev)
-		}
-		if time.Since(lastCommit) >= commitInterval {
-			c.commit(cons)
-			lastCommit = time.Now()
-			if c.orphan.Stuck(lastCommit, kafkaio.RejoinAfter) {
-				c.log.Warn("assignment lost and not given back; joining the group again", "after", kafkaio.RejoinAfter.String())
-				return errRejoin
-			}
-		}
+	if err := g.Run(ctx); err != nil {
+		return fmt.Errorf("closer: %w", err)
 	}
 	return nil
+}
+
+// member is the handler of the closer's group member (see kafkaio.Group): it
+// reads auction.items into the schedule, dead-letters what it cannot read,
+// and commits moved low watermarks (never what librdkafka has read up to).
+// The schedule outlives a member that is replaced: it hands its partitions
+// back, and the schedule's with them.
+type member struct {
+	c          *Closer
+	ctx        context.Context
+	prod       *kafkaio.Producer
+	lastCommit time.Time
+}
+
+var _ kafkaio.GroupHandler = (*member)(nil)
+
+// Message schedules the item in m, or dead-letters m.
+func (m *member) Message(_ *kafkaio.Session, km *kafka.Message) {
+	// A read fails only when shutdown interrupts it; the record stays
+	// unconsumed and is read again by the next owner.
+	_ = m.c.read(m.ctx, m.prod, km)
+}
+
+// Tick commits the watermarks that moved, once every commitInterval.
+func (m *member) Tick(s *kafkaio.Session) time.Duration {
+	if now := time.Now(); now.Sub(m.lastCommit) >= commitInterval {
+		m.c.commit(s)
+		m.lastCommit = now
+	}
+	return 0
+}
+
+// Closing commits the final watermarks. Entries whose writes were cut
+// short stay unacknowledged, so the watermarks keep them for whoever reads
+// the partitions next.
+func (m *member) Closing(s *kafkaio.Session) { m.c.commit(s) }
+
+// Assigned adds the partitions to the schedule.
+func (m *member) Assigned(_ *kafkaio.Session, tps []kafka.TopicPartition) {
+	c := m.c
+	ids := partitionIDs(tps)
+	c.sched.assign(ids)
+	c.log.Info("partitions assigned", "topic", schemas.TopicItems, "partitions", ids)
+	if len(ids) > 0 {
+		c.readyOnce.Do(func() { close(c.ready) })
+	}
+}
+
+// Revoked drops the partitions from the schedule, committing their
+// watermarks first unless they were lost.
+func (m *member) Revoked(s *kafkaio.Session, tps []kafka.TopicPartition, lost bool) {
+	c := m.c
+	ids := partitionIDs(tps)
+	marks := c.sched.revoke(ids)
+	// A lost assignment already belongs to someone else; a commit would
+	// be refused, and must not overwrite the new owner's anyway.
+	if !lost {
+		c.commitOffsets(s, marks)
+	}
+	c.log.Info("partitions revoked", "topic", schemas.TopicItems, "partitions", ids, "lost", lost)
 }
 
 // read schedules the item in m, or dead-letters m. It fails only when ctx
@@ -263,16 +258,8 @@ func (c *Closer) deadLetter(ctx context.Context, prod *kafkaio.Producer, msg cek
 		Topic: schemas.TopicItems, Partition: part, Offset: offset, Error: cause.Error(),
 		Attempts: 1, Consumer: c.cfg.Group, At: c.cfg.Now(),
 	})
-	for attempt := 1; ; attempt++ {
-		err := prod.Write(ctx, rec)
-		if err == nil {
-			return nil
-		}
-		c.log.Warn("dead-letter write failed; retrying", "attempt", attempt, "err", err)
-		if !kafkaio.Pause(ctx, backoff(attempt)) {
-			return ctx.Err()
-		}
-	}
+	retry := func(attempt int) bool { return kafkaio.Pause(ctx, backoff(attempt)) }
+	return kafkaio.WriteDeadLetter(ctx, prod, rec, retry, c.log)
 }
 
 // emit is the emitter loop: it sleeps on one timer until the earliest
@@ -367,41 +354,12 @@ func (c *Closer) logEmitted(es []*entry, now time.Time) {
 	}
 }
 
-// rebalance is the consumer's rebalance callback. It leaves the assignment
-// itself to confluent-kafka-go, which applies it incrementally for
-// cooperative-sticky.
-func (c *Closer) rebalance(cons *kafka.Consumer, ev kafka.Event) error {
-	switch e := ev.(type) {
-	case kafka.AssignedPartitions:
-		ids := partitionIDs(e.Partitions)
-		c.sched.assign(ids)
-		c.orphan.Assigned()
-		c.log.Info("partitions assigned", "topic", schemas.TopicItems, "partitions", ids)
-		if len(ids) > 0 {
-			c.readyOnce.Do(func() { close(c.ready) })
-		}
-	case kafka.RevokedPartitions:
-		ids := partitionIDs(e.Partitions)
-		marks := c.sched.revoke(ids)
-		// A lost assignment already belongs to someone else; a commit would
-		// be refused, and must not overwrite the new owner's anyway.
-		lost := cons.AssignmentLost()
-		if !lost {
-			c.commitOffsets(cons, marks)
-		} else {
-			c.orphan.Lost(time.Now())
-		}
-		c.log.Info("partitions revoked", "topic", schemas.TopicItems, "partitions", ids, "lost", lost)
-	}
-	return nil
-}
-
 // commit commits the low watermarks that moved since their last commit.
-func (c *Closer) commit(cons *kafka.Consumer) {
-	c.commitOffsets(cons, c.sched.uncommitted())
+func (c *Closer) commit(s *kafkaio.Session) {
+	c.commitOffsets(s, c.sched.uncommitted())
 }
 
-func (c *Closer) commitOffsets(cons *kafka.Consumer, marks map[int32]int64) {
+func (c *Closer) commitOffsets(s *kafkaio.Session, marks map[int32]int64) {
 	if len(marks) == 0 {
 		return
 	}
@@ -410,12 +368,12 @@ func (c *Closer) commitOffsets(cons *kafka.Consumer, marks map[int32]int64) {
 	for id, off := range marks {
 		tps = append(tps, kafka.TopicPartition{Topic: &topic, Partition: id, Offset: kafka.Offset(off)})
 	}
-	done, err := cons.CommitOffsets(tps)
+	done, err := s.Commit(tps...)
 	if err != nil {
 		// The watermarks stay uncommitted and are tried again; until then
 		// a restart reads a little more again, and loses nothing.
 		level := slog.LevelWarn
-		if duringRebalance(err) {
+		if kafkaio.DuringRebalance(err) {
 			level = slog.LevelDebug // expected; the next commit goes to the new generation
 		}
 		c.log.Log(context.Background(), level, "commit offsets", "topic", topic, "err", err)
@@ -431,20 +389,6 @@ func (c *Closer) commitOffsets(cons *kafka.Consumer, marks map[int32]int64) {
 	}
 }
 
-// duringRebalance reports whether a commit failed only because the group
-// was rebalancing.
-func duringRebalance(err error) bool {
-	var kerr kafka.Error
-	if !errors.As(err, &kerr) {
-		return false
-	}
-	switch kerr.Code() {
-	case kafka.ErrRebalanceInProgress, kafka.ErrIllegalGeneration:
-		return true
-	}
-	return false
-}
-
 func partitionIDs(tps []kafka.TopicPartition) []int32 {
 	ids := make([]int32, 0, len(tps))
 	for _, tp := range tps {
@@ -458,6 +402,5 @@ func partitionIDs(tps []kafka.TopicPartition) []int32 {
 
 // backoff is the wait before retry attempt+1: 100 ms, doubling, capped.
 func backoff(attempt int) time.Duration {
-	d := 100 * time.Millisecond << min(attempt-1, 6)
-	return min(d, maxBackoff)
+	return kafkaio.Backoff(attempt, 100*time.Millisecond, maxBackoff)
 }

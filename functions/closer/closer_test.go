@@ -454,7 +454,7 @@ type reader struct {
 
 func newReader(t *testing.T, brokers []string, topic string, keys ...string) *reader {
 	t.Helper()
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
+	c := kafkatest.Consumer(t, kafka.ConfigMap{
 		"bootstrap.servers":  strings.Join(brokers, ","),
 		"group.id":           fmt.Sprintf("closer-test-reader-%d", time.Now().UnixNano()),
 		"enable.auto.commit": false,
@@ -464,9 +464,6 @@ func newReader(t *testing.T, brokers []string, topic string, keys ...string) *re
 		"fetch.wait.max.ms": 10,
 		"log_level":         4,
 	})
-	if err != nil {
-		t.Fatalf("reader consumer: %v", err)
-	}
 	t.Cleanup(func() { c.Close() })
 	r := &reader{c: c, topic: topic, keys: map[string]bool{}, next: map[int32]int64{}}
 	for _, k := range keys {

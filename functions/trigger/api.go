@@ -14,7 +14,10 @@
 //
 // # Ordering and batching
 //
-// One goroutine polls the consumer and routes each record to a worker of
+// The group member is a kafkaio.Group, which owns the consumer's
+// life-cycle (joining, polling, rebalances, replacing a fenced or orphaned
+// consumer); the trigger is its handler. Run's goroutine polls the consumer
+// and routes each record to a worker of
 // its partition; the worker alone calls the Handler for that partition, and
 // waits for each call to return before the next (the article's point 6:
 // concurrent calls over one partition would break its order). Partitions run

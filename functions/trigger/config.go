@@ -182,9 +182,5 @@ func (c Config) withDefaults() (Config, error) {
 // backoff is the wait before retry number n (n >= 1): RetryBackoff,
 // doubling, capped at MaxBackoff.
 func (c Config) backoff(n int) time.Duration {
-	d := c.RetryBackoff
-	for i := 1; i < n && d < c.MaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, c.MaxBackoff)
+	return kafkaio.Backoff(n, c.RetryBackoff, c.MaxBackoff)
 }

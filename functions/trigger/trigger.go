@@ -15,14 +15,9 @@ import (
 	"github.com/auctionflow/auction/internal/kafkaio"
 )
 
-const (
-	// pollTimeout bounds how long the consumer loop waits for a record,
-	// and so how quickly it notices shutdown.
-	pollTimeout = 100 * time.Millisecond
-	// backlogPollTimeout replaces it while records wait for a worker with
-	// a full inbox, so they reach it soon after it has room.
-	backlogPollTimeout = 5 * time.Millisecond
-)
+// backlogPollTimeout replaces kafkaio.GroupPollTimeout while records wait
+// for a worker with a full inbox, so they reach it soon after it has room.
+const backlogPollTimeout = 5 * time.Millisecond
 
 // Trigger reads its topics in a consumer group and calls a Handler with
 // batches of each partition's records. See the package doc.
@@ -30,8 +25,8 @@ type Trigger struct {
 	cfg       Config
 	h         Handler
 	log       *slog.Logger
+	group     atomic.Pointer[kafkaio.Group]
 	stats     counters
-	lags      atomic.Pointer[[]Lag]
 	ready     chan struct{}
 	readyOnce sync.Once
 	started   atomic.Bool
@@ -64,8 +59,8 @@ func (t *Trigger) Stats() Stats { return t.stats.snapshot() }
 // Run consumes until ctx ends. It then lets every partition finish the call
 // it is running (up to ShutdownTimeout), commits what was processed, leaves
 // the group and returns nil. It returns an error if the Kafka clients cannot
-// be set up; a member fenced in its group is replaced, not fatal. Run may be
-// called once.
+// be set up; a member fenced in its group is replaced, not fatal (see
+// kafkaio.Group). Run may be called once.
 func (t *Trigger) Run(ctx context.Context) error {
 	if !t.started.CompareAndSwap(false, true) {
 		return errors.New("trigger: Run called twice")
@@ -80,67 +75,45 @@ func (t *Trigger) Run(ctx context.Context) error {
 		defer p.Close()
 		dlq = p
 	}
-
-	for attempt := 1; ; attempt++ {
-		err := t.member(ctx, dlq)
-		if !errors.Is(err, errRejoin) {
-			return err
-		}
-		if !kafkaio.Pause(ctx, kafkaio.Reconnect(attempt)) {
-			return nil
-		}
-	}
-}
-
-// errRejoin ends a member whose assignment was lost and not given back
-// (see kafkaio.Orphaned), or that was fenced (see kafkaio.Fenced).
-var errRejoin = errors.New("trigger: member to be replaced")
-
-// member is one consumer of the trigger's group, from joining to closing.
-func (t *Trigger) member(ctx context.Context, dlq Writer) error {
-	m, err := kafkaio.NewMember(t.consumerConfig(), t.log)
-	if err != nil {
-		return fmt.Errorf("trigger %s: %w", t.cfg.Name, err)
-	}
-	defer m.Close()
-
 	s := &session{
-		t:    t,
-		cons: m.Consumer,
-		dlq:  dlq,
+		t:   t,
+		dlq: dlq,
 		// Calls outlive Run's context by up to ShutdownTimeout (see worker.ctx),
 		// but keep its values.
 		ctx:   context.WithoutCancel(ctx),
 		parts: map[partitionKey]*partition{},
 	}
-	if err = m.SubscribeTopics(t.cfg.Topics, s.rebalance); err != nil {
-		err = fmt.Errorf("trigger %s: subscribe to %v: %w", t.cfg.Name, t.cfg.Topics, err)
-	} else {
-		err = s.poll(ctx)
+	g, err := kafkaio.NewGroup(t.groupConfig(), s)
+	if err != nil {
+		return fmt.Errorf("trigger %s: %w", t.cfg.Name, err)
 	}
-	s.stopAll()
-	return err
+	t.group.Store(g)
+	if err := g.Run(ctx); err != nil {
+		return fmt.Errorf("trigger %s: %w", t.cfg.Name, err)
+	}
+	return nil
 }
 
-func (t *Trigger) consumerConfig() *kafka.ConfigMap {
-	return t.cfg.Kafka.GroupConsumer(t.cfg.Group, kafka.ConfigMap{
-		// A partition resumed after a pause joins the next fetch request,
-		// which waits for the one in flight: a long poll of up to this long
-		// when the other partitions are idle. librdkafka's 500 ms would
-		// stall a resumed partition that long; 100 ms costs a few more empty
-		// fetches while idle.
-		"fetch.wait.max.ms": 100,
-		// A trigger's functions are out of band, and batch anyway: the broker
-		// holds a fetch until it has this much or the wait above is up, so a
-		// trigger makes about ten fetches a second per broker however
-		// thinly its records come, where one byte would make it fetch every
-		// record on its own (measured with single bids at 250/s: the
-		// platform's CPU per bid, mostly librdkafka's and the broker's,
-		// fell from ~4.1 to ~3.1 ms; BENCHMARKS.md).
-		"fetch.min.bytes": 256 << 10,
-		// Statistics carry each partition's lag (see Lags).
-		"statistics.interval.ms": lagInterval,
-	})
+func (t *Trigger) groupConfig() kafkaio.GroupConfig {
+	return kafkaio.GroupConfig{Kafka: t.cfg.Kafka, Group: t.cfg.Group, Topics: t.cfg.Topics, Log: t.log,
+		Extra: kafka.ConfigMap{
+			// A partition resumed after a pause joins the next fetch request,
+			// which waits for the one in flight: a long poll of up to this long
+			// when the other partitions are idle. librdkafka's 500 ms would
+			// stall a resumed partition that long; 100 ms costs a few more empty
+			// fetches while idle.
+			"fetch.wait.max.ms": 100,
+			// A trigger's functions are out of band, and batch anyway: the broker
+			// holds a fetch until it has this much or the wait above is up, so a
+			// trigger makes about ten fetches a second per broker however
+			// thinly its records come, where one byte would make it fetch every
+			// record on its own (measured with single bids at 250/s: the
+			// platform's CPU per bid, mostly librdkafka's and the broker's,
+			// fell from ~4.1 to ~3.1 ms; BENCHMARKS.md).
+			"fetch.min.bytes": 256 << 10,
+			// Statistics carry each partition's lag (see Lags).
+			"statistics.interval.ms": lagInterval,
+		}}
 }
 
 // partitionKey names a partition of one of the topics.
@@ -161,54 +134,32 @@ type partition struct {
 	next int64
 }
 
-// session is one Run: the consumer and the partitions it owns. Only the
-// goroutine of Run touches parts; the rebalance callback runs on it too,
-// inside Poll.
+// session is one Run: the partitions its group member owns, and the
+// handler of that member (see kafkaio.Group). Only the goroutine of Run
+// touches parts; the rebalance callbacks run on it too, inside the poll.
 type session struct {
-	t       *Trigger
-	cons    *kafka.Consumer
-	dlq     Writer
-	ctx     context.Context
-	parts   map[partitionKey]*partition
-	closing bool
-	orphan  kafkaio.Orphaned
+	t     *Trigger
+	dlq   Writer
+	ctx   context.Context
+	parts map[partitionKey]*partition
 }
 
-// poll is the consumer loop. It routes each record to its partition's
-// worker and never waits for one: a worker with a full inbox gets its
-// partition paused, and the rest keep flowing.
-func (s *session) poll(ctx context.Context) error {
-	defer s.t.lags.Store(nil)
-	for ctx.Err() == nil {
-		if s.orphan.Stuck(time.Now(), kafkaio.RejoinAfter) {
-			s.t.log.Warn("assignment lost and not given back; joining the group again", "after", kafkaio.RejoinAfter.String())
-			return errRejoin
-		}
-		timeout := pollTimeout
-		if s.feed() {
-			timeout = backlogPollTimeout
-		}
-		switch ev := s.cons.Poll(int(timeout / time.Millisecond)).(type) {
-		case *kafka.Message:
-			if ev.TopicPartition.Error != nil {
-				s.t.log.Warn("kafka consumer", "partition", ev.TopicPartition.Partition, "err", ev.TopicPartition.Error)
-				break
-			}
-			s.route(ev)
-		case *kafka.Stats:
-			s.sampleLag(ev.String())
-		case kafka.Error:
-			if kafkaio.Fenced(ev) {
-				s.t.log.Error("fenced in the group; joining it again with a new consumer", "err", ev)
-				return errRejoin
-			}
-			s.t.log.Warn("kafka consumer", "err", ev)
-		}
+var _ kafkaio.GroupHandler = (*session)(nil)
+
+// Tick feeds backlogged records to their workers before each poll, and
+// polls briefly while any are left. The poll loop routes each record to its
+// partition's worker and never waits for one: a worker with a full inbox
+// gets its partition paused, and the rest keep flowing.
+func (s *session) Tick(ks *kafkaio.Session) time.Duration {
+	if s.feed(ks) {
+		return backlogPollTimeout
 	}
-	return nil
+	return 0
 }
 
-func (s *session) route(m *kafka.Message) {
+// Message routes a record to its partition's worker, or to the partition's
+// backlog while the worker's inbox is full.
+func (s *session) Message(ks *kafkaio.Session, m *kafka.Message) {
 	key := partitionKey{*m.TopicPartition.Topic, m.TopicPartition.Partition}
 	p := s.parts[key]
 	offset := int64(m.TopicPartition.Offset)
@@ -237,14 +188,14 @@ func (s *session) route(m *kafka.Message) {
 	// resumed at half of it (see feed): the gap keeps it from flapping, and
 	// what is left covers the resume's round trip.
 	if !p.paused && len(p.backlog) >= s.t.cfg.Prefetch {
-		s.pause(key, p, true)
+		s.pause(ks, key, p, true)
 	}
 }
 
 // feed moves backlogged records into inboxes with room and resumes the
 // partitions whose backlog is short again. It reports whether any backlog is
 // left.
-func (s *session) feed() bool {
+func (s *session) feed(ks *kafkaio.Session) bool {
 	left := false
 	for key, p := range s.parts {
 		if len(p.backlog) == 0 {
@@ -267,20 +218,20 @@ func (s *session) feed() bool {
 			left = true
 		}
 		if p.paused && len(p.backlog) <= s.t.cfg.Prefetch/2 {
-			s.pause(key, p, false)
+			s.pause(ks, key, p, false)
 		}
 	}
 	return left
 }
 
 // pause pauses (or resumes) fetching key.
-func (s *session) pause(key partitionKey, p *partition, pause bool) {
-	tps := []kafka.TopicPartition{{Topic: &key.topic, Partition: key.partition}}
+func (s *session) pause(ks *kafkaio.Session, key partitionKey, p *partition, pause bool) {
+	tp := kafka.TopicPartition{Topic: &key.topic, Partition: key.partition}
 	var err error
 	if pause {
-		err = s.cons.Pause(tps)
+		err = ks.Pause(tp)
 	} else {
-		err = s.cons.Resume(tps)
+		err = ks.Resume(tp)
 	}
 	if err != nil {
 		s.t.log.Warn("pause/resume partition", "topic", key.topic, "partition", key.partition, "pause", pause, "err", err)
@@ -294,27 +245,9 @@ func (s *session) pause(key partitionKey, p *partition, pause bool) {
 		"partition", key.partition, "paused", pause)
 }
 
-// rebalance is the consumer's rebalance callback. It leaves the (incremental)
-// assignment itself to confluent-kafka-go, which applies it when this returns.
-func (s *session) rebalance(c *kafka.Consumer, ev kafka.Event) error {
-	switch e := ev.(type) {
-	case kafka.AssignedPartitions:
-		s.orphan.Assigned()
-		s.assign(e.Partitions)
-	case kafka.RevokedPartitions:
-		lost := c.AssignmentLost()
-		if lost {
-			s.orphan.Lost(time.Now())
-		}
-		s.revoke(e.Partitions, lost)
-	}
-	return nil
-}
-
-func (s *session) assign(tps []kafka.TopicPartition) {
-	if s.closing {
-		return
-	}
+// Assigned starts a worker for each partition new to the member, and marks
+// the trigger ready once it owns any.
+func (s *session) Assigned(ks *kafkaio.Session, tps []kafka.TopicPartition) {
 	var added []string
 	for _, tp := range tps {
 		key := partitionKey{*tp.Topic, tp.Partition}
@@ -322,7 +255,7 @@ func (s *session) assign(tps []kafka.TopicPartition) {
 			continue
 		}
 		w := newWorker(s.ctx, s.t.cfg, s.t.h, s.dlq, &s.t.stats,
-			s.t.log.With("topic", key.topic, "partition", key.partition), s.committer(key))
+			s.t.log.With("topic", key.topic, "partition", key.partition), committer(ks, key))
 		s.parts[key] = &partition{w: w, next: -1}
 		go w.run()
 		added = append(added, fmt.Sprintf("%s/%d", key.topic, key.partition))
@@ -337,12 +270,12 @@ func (s *session) assign(tps []kafka.TopicPartition) {
 	}
 }
 
-// revoke stops the workers of tps before the partitions go: each finishes
+// Revoked stops the workers of tps before the partitions go: each finishes
 // the call it is running and commits what is done, and only then does the
 // callback return and the rebalance proceed. So the next owner starts
 // exactly after the last record processed here, and nothing unprocessed is
 // ever committed.
-func (s *session) revoke(tps []kafka.TopicPartition, lost bool) {
+func (s *session) Revoked(ks *kafkaio.Session, tps []kafka.TopicPartition, lost bool) {
 	var gone []*partition
 	var names []string
 	for _, tp := range tps {
@@ -355,7 +288,7 @@ func (s *session) revoke(tps []kafka.TopicPartition, lost bool) {
 		if p.paused && !lost {
 			// Pausing outlives the assignment in librdkafka: a partition
 			// that comes back would stay paused.
-			s.pause(key, p, false)
+			s.pause(ks, key, p, false)
 		}
 		gone = append(gone, p)
 		names = append(names, fmt.Sprintf("%s/%d", key.topic, key.partition))
@@ -369,9 +302,9 @@ func (s *session) revoke(tps []kafka.TopicPartition, lost bool) {
 	s.t.log.Info("partitions revoked", "partitions", names, "lost", lost)
 }
 
-// stopAll stops every worker at shutdown, as a revoke would.
-func (s *session) stopAll() {
-	s.closing = true
+// Closing stops every worker when the member stops (at shutdown, or before
+// it is replaced), as a revoke would; no partition is assigned after it.
+func (s *session) Closing(*kafkaio.Session) {
 	ps := make([]*partition, 0, len(s.parts))
 	for key, p := range s.parts {
 		ps = append(ps, p)
@@ -397,20 +330,6 @@ func (s *session) halt(ps []*partition, lost bool) {
 
 // committer commits offsets of one partition for its worker. librdkafka's
 // consumer may be called from any goroutine.
-func (s *session) committer(key partitionKey) func(next int64) error {
-	topic := key.topic
-	return func(next int64) error {
-		done, err := s.cons.CommitOffsets([]kafka.TopicPartition{
-			{Topic: &topic, Partition: key.partition, Offset: kafka.Offset(next)},
-		})
-		if err != nil {
-			return fmt.Errorf("commit %s/%d at %d: %w", topic, key.partition, next, err)
-		}
-		for _, tp := range done {
-			if tp.Error != nil {
-				return fmt.Errorf("commit %s/%d at %d: %w", topic, key.partition, next, tp.Error)
-			}
-		}
-		return nil
-	}
+func committer(ks *kafkaio.Session, key partitionKey) func(next int64) error {
+	return func(next int64) error { return ks.CommitOffset(key.topic, key.partition, next) }
 }

@@ -287,15 +287,9 @@ func (w *worker) deadLetter(rec Record, cause error, attempts int) bool {
 		Attempts: attempts, Consumer: w.cfg.Name, At: time.Now(),
 	})
 	dl.Topic = w.cfg.DeadLetterTopic
-	for n := 1; ; n++ {
-		err := w.dlq.Write(w.ctx, dl)
-		if err == nil {
-			break
-		}
-		w.log.Warn("dead-letter write failed; retrying", "offset", rec.Offset, "attempt", n, "err", err)
-		if !w.wait(w.cfg.backoff(n)) {
-			return false
-		}
+	retry := func(n int) bool { return w.wait(w.cfg.backoff(n)) }
+	if kafkaio.WriteDeadLetter(w.ctx, w.dlq, dl, retry, w.log.With("offset", rec.Offset)) != nil {
+		return false
 	}
 	// Logged in the trace of the record's producer, so the failure is
 	// found from the request that wrote it.

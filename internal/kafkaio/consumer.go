@@ -11,7 +11,7 @@ import (
 )
 
 // Group membership timings every consumer group of the platform uses: the
-// librdkafka consumers (triggers, closer) here, goka's processor in
+// librdkafka members (Group: triggers, closer) here, goka's processor in
 // GokaConfig.
 const (
 	// sessionTimeoutMs is how long a member that stopped heartbeating (a
@@ -63,7 +63,20 @@ func (c Config) GroupConsumer(group string, extra kafka.ConfigMap) *kafka.Config
 // not answer: 200 ms, doubling, at most 2 s, so a client resumes within
 // about 2 s of its broker coming back.
 func Reconnect(attempt int) time.Duration {
-	return min(200*time.Millisecond<<min(attempt-1, 4), 2*time.Second)
+	return Backoff(attempt, 200*time.Millisecond, 2*time.Second)
+}
+
+// Backoff is the wait before retry number attempt (from 1): first, doubling
+// with each further attempt, capped at most. Every retry loop of the
+// platform's Kafka clients waits by it (a function's failing record, a
+// dead-letter or close-due write, a member rejoining), so their pacing is
+// read in one place.
+func Backoff(attempt int, first, most time.Duration) time.Duration {
+	d := first
+	for i := 1; i < attempt && d < most; i++ {
+		d *= 2
+	}
+	return min(d, most)
 }
 
 // Pause waits d (a backoff: Reconnect before a group member's replacement
@@ -137,9 +150,9 @@ func (o *Orphaned) Stuck(now time.Time, after time.Duration) bool {
 	return !o.lostAt.IsZero() && now.Sub(o.lostAt) >= after
 }
 
-// Member is a consumer in a group (see GroupConsumer), with librdkafka's
-// logs forwarded to slog at debug level and a close that cannot hang its
-// caller.
+// Member is a librdkafka consumer, with its logs forwarded to slog at debug
+// level and a close that cannot hang its caller: the consumer under each
+// Group member (see GroupConsumer) and each Reader.
 type Member struct {
 	*kafka.Consumer
 	log      *slog.Logger
@@ -152,7 +165,7 @@ type Member struct {
 const MemberCloseTimeout = 10 * time.Second
 
 // NewMember creates a consumer from cm, which must enable the log channel
-// (GroupConsumer does).
+// (GroupConsumer and NewReader do).
 func NewMember(cm *kafka.ConfigMap, log *slog.Logger) (*Member, error) {
 	c, err := kafka.NewConsumer(cm)
 	if err != nil {

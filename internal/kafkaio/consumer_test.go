@@ -72,3 +72,20 @@ func TestReconnect(t *testing.T) {
 		}
 	}
 }
+
+func TestBackoff(t *testing.T) {
+	ms := time.Millisecond
+	for _, tt := range []struct {
+		attempt     int
+		first, most time.Duration
+		want        time.Duration
+	}{
+		{1, 100 * ms, 5 * time.Second, 100 * ms}, {2, 100 * ms, 5 * time.Second, 200 * ms},
+		{6, 100 * ms, 5 * time.Second, 3200 * ms}, {7, 100 * ms, 5 * time.Second, 5 * time.Second},
+		{1 << 20, 100 * ms, 5 * time.Second, 5 * time.Second}, {3, 300 * ms, 100 * ms, 100 * ms},
+	} {
+		if got := kafkaio.Backoff(tt.attempt, tt.first, tt.most); got != tt.want {
+			t.Errorf("Backoff(%d, %s, %s): got %s, want %s", tt.attempt, tt.first, tt.most, got, tt.want)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package kafkaio
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -29,5 +32,33 @@ func DeadLetter(msg cekafka.Message, dl schemas.DeadLetter) Record {
 	return Record{
 		Topic:   schemas.TopicDeadLetter,
 		Message: cekafka.Message{Key: msg.Key, Value: msg.Value, Headers: hs},
+	}
+}
+
+// Writer writes records and returns once the cluster has acknowledged them;
+// *Producer is one.
+type Writer interface {
+	Write(ctx context.Context, recs ...Record) error
+}
+
+var _ Writer = (*Producer)(nil)
+
+// WriteDeadLetter writes rec (see DeadLetter) through w, again and again
+// until the write is acknowledged: a consumer may move past a record it
+// cannot process only once the record is safe on the dead-letter topic.
+// Between attempts it calls wait with the attempt that failed (from 1),
+// which waits (see Backoff and Pause) and reports whether to try again; it
+// returns nil once written, or the last write's error once wait or ctx
+// gives up. Each failure is logged on log, which should name the record.
+func WriteDeadLetter(ctx context.Context, w Writer, rec Record, wait func(attempt int) bool, log *slog.Logger) error {
+	for attempt := 1; ; attempt++ {
+		err := w.Write(ctx, rec)
+		if err == nil {
+			return nil
+		}
+		log.Warn("dead-letter write failed; retrying", "attempt", attempt, "err", err)
+		if ctx.Err() != nil || !wait(attempt) {
+			return fmt.Errorf("dead letter not written after %d attempts: %w", attempt, err)
+		}
 	}
 }

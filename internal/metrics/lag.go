@@ -7,15 +7,14 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/auctionflow/auction/internal/kafkaio"
 )
 
 // PartitionLag is a consumer's lag on one partition: the records written to
-// it that the consumer has not processed yet.
-type PartitionLag struct {
-	Topic     string
-	Partition int32
-	Records   int64
-}
+// it that the consumer has not processed yet. It is the lag the Kafka
+// clients report, so a trigger's or the processor's Lags is a source as is.
+type PartitionLag = kafkaio.Lag
 
 // ConsumerLag reports a consumer group's lag per partition, as lags returns
 // it at every scrape; it should answer quickly and report only the

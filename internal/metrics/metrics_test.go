@@ -96,10 +96,12 @@ func TestTriggerSeries(t *testing.T) {
 func TestConsumerLag(t *testing.T) {
 	m := New()
 	m.ConsumerLag("auction", func() []PartitionLag {
-		return []PartitionLag{{"auction.bids", 0, 3}, {"auction.items", 2, 0}}
+		return []PartitionLag{{Topic: "auction.bids", Partition: 0, Records: 3}, {Topic: "auction.items", Partition: 2, Records: 0}}
 	})
 	m.ConsumerLag("auction-notify", func() []PartitionLag { return nil })
-	m.ConsumerLag("auction-notify", func() []PartitionLag { return []PartitionLag{{"auction.item-complete", 1, 7}} })
+	m.ConsumerLag("auction-notify", func() []PartitionLag {
+		return []PartitionLag{{Topic: "auction.item-complete", Partition: 1, Records: 7}}
+	})
 	var got []string
 	for _, s := range gather(t, m)["auction_consumer_lag"].GetMetric() {
 		got = append(got, labels(s)+" "+strings.TrimSpace(s.GetGauge().String()))

@@ -10,11 +10,9 @@ package live
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
@@ -54,57 +52,19 @@ func (h *Hub) Ready() <-chan struct{} { return h.ready }
 
 // Run tails the result topics until ctx ends.
 func (h *Hub) Run(ctx context.Context) error {
-	c, err := kafka.NewConsumer(h.cfg.ConfigMap(kafka.ConfigMap{
+	r, err := kafkaio.NewReader(h.cfg, "auction-live", kafka.ConfigMap{
 		"client.id": h.cfg.ClientID + "-live",
-		// A group id is required by librdkafka even for manual assignment;
-		// nothing is ever committed under it.
-		"group.id":                 fmt.Sprintf("auction-live-%d", time.Now().UnixNano()),
-		"enable.auto.commit":       false,
-		"enable.auto.offset.store": false,
-		"fetch.wait.max.ms":        10,
-		"log_level":                4,
-	}))
+	}, h.log)
 	if err != nil {
 		return fmt.Errorf("live consumer: %w", err)
 	}
-	defer c.Close()
-	if err := h.assignAtEnd(c); err != nil {
-		return err
+	defer r.Close()
+	if err := r.Assign(kafkaio.FromEnd, schemas.TopicBidResults, schemas.TopicItemComplete); err != nil {
+		return fmt.Errorf("live consumer: %w", err)
 	}
 	close(h.ready)
-	for ctx.Err() == nil {
-		ev := c.Poll(100)
-		switch m := ev.(type) {
-		case *kafka.Message:
-			h.dispatch(m)
-		case kafka.Error:
-			if m.IsFatal() {
-				return fmt.Errorf("live consumer: %w", m)
-			}
-			h.log.Debug("live consumer", "err", m)
-		}
-	}
-	return nil
-}
-
-func (h *Hub) assignAtEnd(c *kafka.Consumer) error {
-	topics := []string{schemas.TopicBidResults, schemas.TopicItemComplete}
-	var parts []kafka.TopicPartition
-	for _, t := range topics {
-		md, err := c.GetMetadata(&t, false, 10000)
-		if err != nil {
-			return fmt.Errorf("live consumer metadata for %s: %w", t, err)
-		}
-		for _, p := range md.Topics[t].Partitions {
-			topic := t
-			parts = append(parts, kafka.TopicPartition{Topic: &topic, Partition: p.ID, Offset: kafka.OffsetEnd})
-		}
-	}
-	if len(parts) == 0 {
-		return errors.New("live consumer: no partitions for the result topics")
-	}
-	if err := c.Assign(parts); err != nil {
-		return fmt.Errorf("live consumer assign: %w", err)
+	if err := r.Read(ctx, func(m *kafka.Message) bool { h.dispatch(m); return true }); err != nil {
+		return fmt.Errorf("live consumer: %w", err)
 	}
 	return nil
 }

@@ -3,21 +3,13 @@ package auction
 import (
 	"context"
 	"maps"
-	"slices"
-	"strings"
 	"sync"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
-)
 
-// Lag is how far the processor is behind on one input partition: the
-// records on it that the callback has not yet processed.
-type Lag struct {
-	Topic     string
-	Partition int32
-	Records   int64
-}
+	"github.com/auctionflow/auction/internal/kafkaio"
+)
 
 // Lags returns the lag of each input partition this instance has claimed,
 // sorted by topic and partition; nothing while Run is not processing.
@@ -26,13 +18,13 @@ type Lag struct {
 // consumer, which never reads the input streams, and only once a minute. So
 // the end of each partition comes from its claim (sarama keeps the high
 // watermark of every fetch), and the position from goka's Stats.
-func (p *Processor) Lags(ctx context.Context) []Lag {
+func (p *Processor) Lags(ctx context.Context) []kafkaio.Lag {
 	gp, claims := p.watch.snapshot()
 	if gp == nil || len(claims) == 0 {
 		return nil
 	}
 	stats := gp.StatsWithContext(ctx)
-	lags := make([]Lag, 0, len(claims))
+	lags := make([]kafkaio.Lag, 0, len(claims))
 	for key, c := range claims {
 		end := c.HighWaterMarkOffset()
 		next := c.InitialOffset()
@@ -48,14 +40,9 @@ func (p *Processor) Lags(ctx context.Context) []Lag {
 				next = max(next, in.LastOffset+1)
 			}
 		}
-		lags = append(lags, Lag{Topic: key.topic, Partition: key.partition, Records: max(end-next, 0)})
+		lags = append(lags, kafkaio.Lag{Topic: key.topic, Partition: key.partition, Records: max(end-next, 0)})
 	}
-	slices.SortFunc(lags, func(a, b Lag) int {
-		if c := strings.Compare(a.Topic, b.Topic); c != 0 {
-			return c
-		}
-		return int(a.Partition - b.Partition)
-	})
+	kafkaio.SortLags(lags)
 	return lags
 }
 

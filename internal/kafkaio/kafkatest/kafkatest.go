@@ -218,3 +218,16 @@ func ReadKeys(t testing.TB, brokers []string, topic string, keys []string, n int
 	t.Fatalf("read %s: got %d records with keys %v, but did not reach the end of the topic within %s", topic, len(out), keys, timeout)
 	return nil
 }
+
+// Consumer is a plain librdkafka consumer of cm, for a test that inspects
+// the cluster itself (metadata, watermarks, raw records) rather than going
+// through the platform's clients; the caller closes it. Clients are created
+// only in kafkaio and here (TestClientsOnlyInKafkaio).
+func Consumer(t testing.TB, cm kafka.ConfigMap) *kafka.Consumer {
+	t.Helper()
+	c, err := kafka.NewConsumer(&cm)
+	if err != nil {
+		t.Fatalf("consumer: %v", err)
+	}
+	return c
+}

@@ -110,14 +110,11 @@ func RunBaseline(ctx context.Context, cfg BaselineConfig, log *slog.Logger) (Bas
 	}
 	b.Produce = throughput(n, n*int64(size), time.Since(start))
 
-	c, err := newConsumer(cfg.Kafka)
+	c, err := newReader(cfg.Kafka, topic, kafkaio.FromStart)
 	if err != nil {
 		return b, err
 	}
 	defer c.Close()
-	if err := assign(c, topic, false); err != nil {
-		return b, err
-	}
 	start = time.Now()
 	if err := consume(ctx, c, n); err != nil {
 		return b, fmt.Errorf("baseline consume: %w", err)
@@ -126,14 +123,11 @@ func RunBaseline(ctx context.Context, cfg BaselineConfig, log *slog.Logger) (Bas
 
 	// Both at once: a consumer at the end of the topic reads what the
 	// writers produce while they produce it.
-	c2, err := newConsumer(cfg.Kafka)
+	c2, err := newReader(cfg.Kafka, topic, kafkaio.FromEnd)
 	if err != nil {
 		return b, err
 	}
 	defer c2.Close()
-	if err := assign(c2, topic, true); err != nil {
-		return b, err
-	}
 	read := make(chan error, 1)
 	start = time.Now()
 	go func() { read <- consume(ctx, c2, n) }()
@@ -212,56 +206,36 @@ func produce(ctx context.Context, p *kafkaio.Producer, recs []kafkaio.Record, cf
 	return errors.Join(<-errs, ctx.Err())
 }
 
-func newConsumer(cfg kafkaio.Config) (*kafka.Consumer, error) {
-	c, err := kafka.NewConsumer(cfg.ConfigMap(kafka.ConfigMap{
-		"group.id":                 fmt.Sprintf("loadgen-baseline-%d", time.Now().UnixNano()),
-		"enable.auto.commit":       false,
-		"enable.auto.offset.store": false,
-		"fetch.wait.max.ms":        10,
-	}))
+// newReader positions a reader on every partition of topic, at its start
+// or its end.
+func newReader(cfg kafkaio.Config, topic string, from kafkaio.From) (*kafkaio.Reader, error) {
+	r, err := kafkaio.NewReader(cfg, "loadgen-baseline", nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("baseline consumer: %w", err)
 	}
-	return c, nil
-}
-
-// assign gives c every partition of topic, from the beginning or the end.
-func assign(c *kafka.Consumer, topic string, end bool) error {
-	md, err := c.GetMetadata(&topic, false, 10000)
-	if err != nil {
-		return fmt.Errorf("metadata of %s: %w", topic, err)
+	if err := r.Assign(from, topic); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("baseline consumer: %w", err)
 	}
-	var parts []kafka.TopicPartition
-	for _, p := range md.Topics[topic].Partitions {
-		low, high, err := c.QueryWatermarkOffsets(topic, p.ID, 10000)
-		if err != nil {
-			return fmt.Errorf("watermarks of %s/%d: %w", topic, p.ID, err)
-		}
-		off := low
-		if end {
-			off = high
-		}
-		parts = append(parts, kafka.TopicPartition{Topic: &topic, Partition: p.ID, Offset: kafka.Offset(off)})
-	}
-	return c.Assign(parts)
+	return r, nil
 }
 
 // consume reads n records (and throws them away: the baseline is the
 // transport, not any work on the records).
-func consume(ctx context.Context, c *kafka.Consumer, n int64) error {
+func consume(ctx context.Context, r *kafkaio.Reader, n int64) error {
 	var got int64
-	for got < n {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("read %d of %d records: %w", got, n, err)
-		}
-		switch m := c.Poll(100).(type) {
-		case *kafka.Message:
-			got++
-		case kafka.Error:
-			if m.IsFatal() {
-				return m
-			}
-		}
+	if n <= 0 {
+		return nil
+	}
+	err := r.Read(ctx, func(*kafka.Message) bool {
+		got++
+		return got < n
+	})
+	if err == nil && got < n {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("read %d of %d records: %w", got, n, err)
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ import (
 // measures the events of the items it tracks. Events of other items (other
 // runs, other users of a shared cluster) are ignored.
 type Observer struct {
-	c   *kafka.Consumer
+	r   *kafkaio.Reader
 	log *slog.Logger
 
 	verdicts    *loadgen.Recorder // verdict time − placedAt
@@ -72,57 +72,20 @@ var observed = []string{schemas.TopicBidResults, schemas.TopicBids, schemas.Topi
 // NewObserver positions a consumer at the end of every partition of the
 // observed topics: what is written after NewObserver returns is seen.
 func NewObserver(cfg kafkaio.Config, log *slog.Logger) (*Observer, error) {
-	c, err := kafka.NewConsumer(cfg.ConfigMap(kafka.ConfigMap{
-		// Required by librdkafka even with manual assignment; nothing is
-		// ever committed under it.
-		"group.id":                 fmt.Sprintf("loadgen-observer-%d", time.Now().UnixNano()),
-		"enable.auto.commit":       false,
-		"enable.auto.offset.store": false,
-		"fetch.wait.max.ms":        10,
-	}))
+	r, err := kafkaio.NewReader(cfg, "loadgen-observer", nil, log)
 	if err != nil {
 		return nil, fmt.Errorf("observer consumer: %w", err)
 	}
-	parts, err := atEnd(c, observed)
-	if err == nil {
-		err = c.Assign(parts)
-	}
-	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("observer: %w", err)
+	if err := r.Assign(kafkaio.FromEnd, observed...); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("observer: %w; is the platform running on these brokers?", err)
 	}
 	return &Observer{
-		c: c, log: log,
+		r: r, log: log,
 		verdicts: loadgen.NewRecorder(), closes: loadgen.NewRecorder(), closeDueLag: loadgen.NewRecorder(),
 		items: map[string]bool{}, closeAt: map[string]time.Time{}, completed: map[string]time.Time{},
 		seenBids: map[string]bool{}, changed: make(chan struct{}),
 	}, nil
-}
-
-// atEnd lists every partition of topics at its current high watermark. An
-// explicit offset, not OffsetEnd: librdkafka resolves OffsetEnd only at the
-// first fetch, and events written before then would be missed.
-func atEnd(c *kafka.Consumer, topics []string) ([]kafka.TopicPartition, error) {
-	var parts []kafka.TopicPartition
-	for _, t := range topics {
-		md, err := c.GetMetadata(&t, false, 10000)
-		if err != nil {
-			return nil, fmt.Errorf("metadata of %s: %w", t, err)
-		}
-		tm := md.Topics[t]
-		if tm.Error.Code() != kafka.ErrNoError || len(tm.Partitions) == 0 {
-			return nil, fmt.Errorf("topic %s: not found (%v); is the platform running on these brokers?", t, tm.Error)
-		}
-		for _, p := range tm.Partitions {
-			_, high, err := c.QueryWatermarkOffsets(t, p.ID, 10000)
-			if err != nil {
-				return nil, fmt.Errorf("watermarks of %s/%d: %w", t, p.ID, err)
-			}
-			topic := t
-			parts = append(parts, kafka.TopicPartition{Topic: &topic, Partition: p.ID, Offset: kafka.Offset(high)})
-		}
-	}
-	return parts, nil
 }
 
 // Track adds an item whose events are measured. Track it before its first
@@ -137,17 +100,9 @@ func (o *Observer) Track(itemIDs ...string) {
 
 // Run reads until ctx ends, then closes the consumer.
 func (o *Observer) Run(ctx context.Context) error {
-	defer o.c.Close()
-	for ctx.Err() == nil {
-		switch m := o.c.Poll(100).(type) {
-		case *kafka.Message:
-			o.handle(m)
-		case kafka.Error:
-			if m.IsFatal() {
-				return fmt.Errorf("observer: %w", m)
-			}
-			o.log.Debug("observer consumer", "err", m)
-		}
+	defer o.r.Close()
+	if err := o.r.Read(ctx, func(m *kafka.Message) bool { o.handle(m); return true }); err != nil {
+		return fmt.Errorf("observer: %w", err)
 	}
 	return nil
 }
