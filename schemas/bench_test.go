@@ -81,3 +81,25 @@ func BenchmarkValidateBid(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReadBid reads a bid record as every consumer does (schemas.Read:
+// decode, type on its topic, JSON Schema, data, key): what the processor
+// does per bid before deciding.
+func BenchmarkReadBid(b *testing.B) {
+	meta, bid := benchBid()
+	e, err := schemas.NewEvent(schemas.TypeBidPlaced, meta, bid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := cekafka.Encode(e)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(m.Value)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := schemas.Read(schemas.TopicBids, m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -53,6 +53,16 @@ var kinds = map[string]typeKind{
 	},
 }
 
+// catalog is Catalog by topic name, built once: Read looks a topic up per
+// record.
+var catalog = sync.OnceValue(func() map[string]Topic {
+	m := map[string]Topic{}
+	for _, t := range Catalog() {
+		m[t.Name] = t
+	}
+	return m
+})
+
 // SharedValidator is the process's one Validator, compiled on first use:
 // compiling every schema takes milliseconds and the result never changes.
 var SharedValidator = sync.OnceValues(NewValidator)
@@ -74,7 +84,7 @@ func Read(topic string, msg cekafka.Message) (Received, error) {
 	if err != nil {
 		return Received{}, err
 	}
-	t, ok := LookupTopic(topic)
+	t, ok := catalog()[topic]
 	if !ok || !slices.Contains(t.EventTypes, e.Type()) {
 		return Received{}, fmt.Errorf("event %s: type %q does not belong on %s", e.ID(), e.Type(), topic)
 	}

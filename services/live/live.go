@@ -70,7 +70,8 @@ func (h *Hub) Run(ctx context.Context) error {
 }
 
 func (h *Hub) dispatch(m *kafka.Message) {
-	e, err := cekafka.Decode(cekafka.Message{Key: m.Key, Value: m.Value, Headers: kafkaio.FromKafkaHeaders(m.Headers)})
+	msg := cekafka.Message{Key: m.Key, Value: m.Value, Headers: kafkaio.FromKafkaHeaders(m.Headers)}
+	r, err := schemas.Read(*m.TopicPartition.Topic, msg)
 	if err != nil {
 		return // not ours to dead-letter: the processor wrote it, other consumers judge it
 	}
@@ -78,25 +79,13 @@ func (h *Hub) dispatch(m *kafka.Message) {
 		u           Update
 		bidID, item string
 	)
-	switch e.Type() {
-	case schemas.TypeBidAccepted:
-		v, err := schemas.Data[schemas.BidAccepted](e, e.Type())
-		if err != nil {
-			return
-		}
-		u.Accepted, bidID, item = &v, v.BidID, v.ItemID
-	case schemas.TypeBidRejected:
-		v, err := schemas.Data[schemas.BidRejected](e, e.Type())
-		if err != nil {
-			return
-		}
-		u.Rejected, bidID, item = &v, v.BidID, v.ItemID
-	case schemas.TypeItemCompleted:
-		v, err := schemas.Data[schemas.ItemCompleted](e, e.Type())
-		if err != nil {
-			return
-		}
-		u.Completed, item = &v, v.ItemID
+	switch d := r.Data.(type) {
+	case *schemas.BidAccepted:
+		u.Accepted, bidID, item = d, d.BidID, d.ItemID
+	case *schemas.BidRejected:
+		u.Rejected, bidID, item = d, d.BidID, d.ItemID
+	case *schemas.ItemCompleted:
+		u.Completed, item = d, d.ItemID
 	default:
 		return
 	}
