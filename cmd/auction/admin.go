@@ -15,8 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/internal/metrics"
 )
@@ -180,7 +178,7 @@ func adminHandler(r *readiness, m *metrics.Metrics) http.Handler {
 }
 
 // serve runs an HTTP server on addr until ctx ends, then shuts it down.
-func serve(ctx context.Context, g *errgroup.Group, addr string, h http.Handler, log *slog.Logger) error {
+func serve(ctx context.Context, g interface{ Go(func() error) }, addr string, h http.Handler, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)

@@ -142,7 +142,7 @@ func runFaults(t *testing.T, target string, nodes int, faults []string) {
 	for _, n := range []string{"closer", "notify", "analytics", "lineage"} {
 		cluster.start(n, map[string]string{"AUCTION_TARGET": n})
 	}
-	p := &platform{base: "http://" + httpAddr, brokers: broker.addrs}
+	p := &testPlatform{base: "http://" + httpAddr, brokers: broker.addrs}
 	cluster.awaitReady(cluster.names()...)
 
 	nonce := strings.ToLower(rand.Text()[:8])
@@ -488,7 +488,7 @@ type ackedBid struct {
 	verdict          string // "accepted" or the reason code when the client waited; "" otherwise
 }
 
-func (w *workload) user(token string, p *platform) *faultUser {
+func (w *workload) user(token string, p *testPlatform) *faultUser {
 	return &faultUser{id: userID(w.t, p, token), token: token}
 }
 

@@ -126,7 +126,7 @@ func TestLiveVerdicts(t *testing.T) {
 	}
 }
 
-func placeItem(t *testing.T, p *platform, token, body string) string {
+func placeItem(t *testing.T, p *testPlatform, token, body string) string {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, p.base+"/v1/items", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -150,7 +150,7 @@ func placeItem(t *testing.T, p *platform, token, body string) string {
 	return placed.ItemID
 }
 
-func bid(t *testing.T, p *platform, token, itemID, amount, prefer string) (int, string) {
+func bid(t *testing.T, p *testPlatform, token, itemID, amount, prefer string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, p.base+"/v1/items/"+itemID+"/bids", strings.NewReader(`{"amount":`+amount+`}`))
 	req.Header.Set("Authorization", "Bearer "+token)

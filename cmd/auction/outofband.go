@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/auctionflow/auction/functions/analytics"
 	"github.com/auctionflow/auction/functions/lineage"
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/trigger"
 	"github.com/auctionflow/auction/internal/kafkaio"
-	"github.com/auctionflow/auction/internal/metrics"
 	"github.com/auctionflow/auction/schemas"
 )
 
@@ -21,58 +18,58 @@ import (
 
 // startNotify runs notify-bidders: one notification per (item, user, kind),
 // by email and in the inbox, each announced on auction.notifications.
-func startNotify(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, st stores, ready *readiness, m *metrics.Metrics) error {
-	log = log.With("function", "notify")
-	producer, err := kafkaio.NewProducer(withClient(kcfg, "auction-notify"), log)
+func (p *platform) startNotify() error {
+	log := p.log.With("function", "notify")
+	producer, err := kafkaio.NewProducer(withClient(p.kcfg, "auction-notify"), log)
 	if err != nil {
 		return err
 	}
-	n := notify.New(notify.Deps{Outbox: st.outbox, Mailer: mailer(cfg, log), Users: st.users, Log: log})
+	n := notify.New(notify.Deps{Outbox: p.st.outbox, Mailer: mailer(p.cfg, log), Users: p.st.users, Log: log})
 	h := trigger.Function(schemas.TopicItemComplete, schemas.TypeItemCompleted, producer, n.OnCompleted)
-	return startTrigger(ctx, g, kcfg, "auction-notify", "notify", []string{schemas.TopicItemComplete}, h, producer, log, ready, m)
+	return p.startTrigger("auction-notify", "notify", []string{schemas.TopicItemComplete}, h, producer, log)
 }
 
 // startAnalytics runs the analytics function: aggregates that count each
 // completed auction once, however often it is delivered.
-func startAnalytics(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config, log *slog.Logger, st stores, ready *readiness, m *metrics.Metrics) error {
-	log = log.With("function", "analytics")
-	producer, err := kafkaio.NewProducer(withClient(kcfg, "auction-analytics"), log)
+func (p *platform) startAnalytics() error {
+	log := p.log.With("function", "analytics")
+	producer, err := kafkaio.NewProducer(withClient(p.kcfg, "auction-analytics"), log)
 	if err != nil {
 		return err
 	}
-	a := analytics.New(analytics.Deps{Store: st.analytics, Log: log})
+	a := analytics.New(analytics.Deps{Store: p.st.analytics, Log: log})
 	h := trigger.Function(schemas.TopicItemComplete, schemas.TypeItemCompleted, producer, a.OnCompleted)
-	return startTrigger(ctx, g, kcfg, "auction-analytics", "analytics", []string{schemas.TopicItemComplete}, h, producer, log, ready, m)
+	return p.startTrigger("auction-analytics", "analytics", []string{schemas.TopicItemComplete}, h, producer, log)
 }
 
 // startLineage runs the lineage function: every event of the flow, indexed
 // by its item with its origin, cause and trace (GET /v1/items/{id}/lineage).
-func startLineage(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config, log *slog.Logger, st stores, ready *readiness, m *metrics.Metrics) error {
-	log = log.With("function", "lineage")
-	producer, err := kafkaio.NewProducer(withClient(kcfg, "auction-lineage"), log)
+func (p *platform) startLineage() error {
+	log := p.log.With("function", "lineage")
+	producer, err := kafkaio.NewProducer(withClient(p.kcfg, "auction-lineage"), log)
 	if err != nil {
 		return err
 	}
-	return startTrigger(ctx, g, kcfg, "auction-lineage", "lineage", lineage.Topics(),
-		lineage.Handler(st.lineage, log), producer, log, ready, m)
+	return p.startTrigger("auction-lineage", "lineage", lineage.Topics(),
+		lineage.Handler(p.st.lineage, log), producer, log)
 }
 
 // startTrigger binds h to topics in group and closes the producer (dead
 // letters, outputs) once the trigger has stopped.
-func startTrigger(ctx context.Context, g *errgroup.Group, kcfg kafkaio.Config, group, name string, topics []string, h trigger.Handler, producer *kafkaio.Producer, log *slog.Logger, ready *readiness, m *metrics.Metrics) error {
+func (p *platform) startTrigger(group, name string, topics []string, h trigger.Handler, producer *kafkaio.Producer, log *slog.Logger) error {
 	t, err := trigger.New(trigger.Config{
-		Kafka: withClient(kcfg, group), Group: group, Topics: topics,
+		Kafka: withClient(p.kcfg, group), Group: group, Topics: topics,
 		Name: name, Log: log, DeadLetter: producer,
 	}, h)
 	if err != nil {
 		producer.Close()
 		return fmt.Errorf("%s trigger: %w", name, err)
 	}
-	observeTrigger(m, name, group, t)
-	ready.whenClosed(ctx, name, t.Ready())
-	g.Go(func() error {
+	observeTrigger(p.m, name, group, t)
+	p.ready.whenClosed(p.ctx, name, t.Ready())
+	p.g.Go(func() error {
 		defer producer.Close()
-		return t.Run(ctx)
+		return t.Run(p.ctx)
 	})
 	return nil
 }

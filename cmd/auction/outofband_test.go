@@ -93,7 +93,7 @@ func TestOutOfBand(t *testing.T) {
 
 type notification struct{ ID, Kind, ItemID, Message string }
 
-func inbox(t *testing.T, p *platform, token string) []notification {
+func inbox(t *testing.T, p *testPlatform, token string) []notification {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, p.base+"/v1/me/notifications", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -110,7 +110,7 @@ func inbox(t *testing.T, p *platform, token string) []notification {
 }
 
 // register creates a user over HTTP and returns a token for them.
-func register(t *testing.T, p *platform, name, email string) string {
+func register(t *testing.T, p *testPlatform, name, email string) string {
 	t.Helper()
 	body := fmt.Sprintf(`{"name":%q,"email":%q,"password":"secret-password","address":{"line1":"1 Way","city":"Leeds","postcode":"LS1","country":"GB"}}`, name, email)
 	resp, err := http.Post(p.base+"/v1/users", "application/json", strings.NewReader(body))
@@ -131,7 +131,7 @@ func register(t *testing.T, p *platform, name, email string) string {
 }
 
 // userID reads the subject of a token (the platform's user id).
-func userID(t *testing.T, p *platform, token string) string {
+func userID(t *testing.T, p *testPlatform, token string) string {
 	t.Helper()
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {

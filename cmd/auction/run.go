@@ -7,32 +7,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/auctionflow/auction/functions/closer"
-	"github.com/auctionflow/auction/functions/faas"
 	"github.com/auctionflow/auction/functions/placebid"
-	"github.com/auctionflow/auction/functions/placeitem"
 	"github.com/auctionflow/auction/internal/embedbroker"
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/internal/metrics"
 	"github.com/auctionflow/auction/internal/telemetry"
-	"github.com/auctionflow/auction/services/auth"
-	"github.com/auctionflow/auction/services/gateway"
-	"github.com/auctionflow/auction/services/live"
-	"github.com/auctionflow/auction/services/users"
-	"github.com/auctionflow/auction/services/web"
 	"github.com/auctionflow/auction/streams/auction"
 )
 
@@ -62,8 +49,16 @@ type runEnv struct {
 	listening func(addr string)
 	// spans, if set, receives every span the process ends (tests).
 	spans sdktrace.SpanExporter
+	// started, if set, is told each target that has started (tests).
+	started func(target string)
+	// returned, if set, is told how many of the components' loops are
+	// still running as run returns (tests; always 0).
+	returned func(running int64)
 }
 
+// run is `auction run`: it reads the settings, sets up logging, tracing and
+// the broker (an embedded one when none is configured), and runs a platform
+// of the chosen targets until ctx ends or one of them fails.
 func run(ctx context.Context, args []string, env runEnv) error {
 	var cfg config
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
@@ -115,97 +110,8 @@ func run(ctx context.Context, args []string, env runEnv) error {
 	if err != nil {
 		return err
 	}
-	// Whatever fails from here on, what was started stops with run.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	g, ctx := errgroup.WithContext(ctx)
-	var ready readiness
-	m := metrics.New()
-	// The admin port answers from the start, so a process waiting for its
-	// broker says so on /readyz instead of refusing connections.
-	// Until every component has registered what it waits for, the process
-	// is not ready.
-	started := ready.wait("start")
-	if cfg.AdminAddr != "" {
-		probe, err := kafkaio.NewProducer(withClient(kcfg, "auction-probe"), log)
-		if err != nil {
-			return err
-		}
-		defer probe.Close()
-		ready.probe("kafka", probe.Ping)
-		if err := serve(ctx, g, cfg.AdminAddr, adminHandler(&ready, m), log.With("server", "admin")); err != nil {
-			return err
-		}
-	}
-	if err := ensureTopics(ctx, kcfg, log); err != nil {
-		if ctx.Err() != nil {
-			return nil // stopped while waiting for the broker
-		}
-		return err
-	}
-
-	// Local copies of goka tables live on disk (LevelDB): the processor's in
-	// AUCTION_STATE_DIR when it is kept across restarts, views' always in a
-	// scratch folder, since they are rebuilt from their topics at start.
-	scratch, err := os.MkdirTemp("", "auction-state-*")
-	if err != nil {
-		return fmt.Errorf("scratch folder for goka state: %w", err)
-	}
-	defer os.RemoveAll(scratch)
-
-	st, err := openStores(ctx, cfg)
-	if err != nil {
-		return err
-	}
-
-	if targets[targetProcessor] {
-		p, err := auction.New(auction.Config{
-			Kafka: kcfg, Flush: cfg.GokaFlush, Storage: processorStorage(cfg, scratch), Log: log, Metrics: m,
-		})
-		if err != nil {
-			return err
-		}
-		observeProcessor(m, p)
-		processorReady := ready.wait("processor")
-		g.Go(func() error {
-			return p.Supervise(ctx,
-				func() { processorReady(); log.Info("auction processor ready") },
-				func(error) { ready.unready("processor") })
-		})
-	}
-	if targets[targetCloser] {
-		c, err := closer.New(closer.Config{Kafka: withClient(kcfg, "auction-closer"), Grace: cfg.CloseGrace, Log: log})
-		if err != nil {
-			return err
-		}
-		ready.whenClosed(ctx, "closer", c.Ready())
-		g.Go(func() error { return c.Run(ctx) })
-	}
-	if targets[targetNotify] {
-		if err := startNotify(ctx, g, cfg, kcfg, log, st, &ready, m); err != nil {
-			return err
-		}
-	}
-	if targets[targetAnalytics] {
-		if err := startAnalytics(ctx, g, kcfg, log, st, &ready, m); err != nil {
-			return err
-		}
-	}
-	if targets[targetLineage] {
-		if err := startLineage(ctx, g, kcfg, log, st, &ready, m); err != nil {
-			return err
-		}
-	}
-	if targets[targetGateway] {
-		if err := startGateway(ctx, g, cfg, kcfg, log, env, scratch, st, m); err != nil {
-			return err
-		}
-	}
-	started()
-	err = g.Wait()
-	if errors.Is(err, context.Canceled) || errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
+	p := &platform{cfg: cfg, env: env, log: log, kcfg: kcfg, m: metrics.New()}
+	err = p.run(ctx, targets)
 	log.Info("stopped")
 	return err
 }
@@ -222,12 +128,8 @@ func ensureTopics(ctx context.Context, kcfg kafkaio.Config, log *slog.Logger) er
 		}
 		wait := kafkaio.Reconnect(attempt)
 		log.Warn("kafka not answering; trying again", "err", err, "in", wait.String(), "attempt", attempt)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !kafkaio.Pause(ctx, wait) {
 			return ctx.Err()
-		case <-t.C:
 		}
 	}
 }
@@ -242,119 +144,6 @@ func processorStorage(cfg config, scratch string) storage.Builder {
 		return storage.DefaultBuilder(filepath.Join(cfg.StateDir, "goka"))
 	}
 	return auction.ScratchStorage(filepath.Join(scratch, "processor"))
-}
-
-func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafkaio.Config, log *slog.Logger, env runEnv, scratch string, st stores, m *metrics.Metrics) error {
-	key := []byte(cfg.JWTKey)
-	if cfg.JWTKey == "" {
-		key = auth.GenerateKey()
-	}
-	tokens, err := auth.NewTokens(auth.Config{Key: key, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.TokenTTL}, nil)
-	if err != nil {
-		return err
-	}
-	dir := st.users
-	profiles := users.NewCached(dir, cfg.UserCacheTTL, nil)
-	var demo []demoUser
-	if cfg.DemoUsers {
-		if demo, err = seedDemoUsers(ctx, dir, tokens); err != nil {
-			return err
-		}
-	}
-
-	kcfg.ClientID = "auction-gateway"
-	producer, err := kafkaio.NewProducer(kcfg, log)
-	if err != nil {
-		return err
-	}
-	// The view of the auctions is a row per item, rewritten on every bid: in
-	// memory, NewView's default. The view of the bids is a record per bid:
-	// on disk.
-	view, err := auction.NewView(kcfg, log)
-	if err != nil {
-		producer.Close()
-		return err
-	}
-	g.Go(func() error { return view.Run(ctx) })
-	bids, err := auction.NewBidView(kcfg, log, goka.WithViewStorageBuilder(storage.DefaultBuilder(filepath.Join(scratch, "view-bids"))))
-	if err != nil {
-		producer.Close()
-		return err
-	}
-	g.Go(func() error { return bids.Run(ctx) })
-	hub := live.New(kcfg, log)
-	g.Go(func() error { return hub.Run(ctx) })
-
-	placeItem := faas.New(placeitem.Init(placeitem.Deps{Users: profiles, Publisher: producer}),
-		faas.Options{Name: "placeitem", Timeout: cfg.DeliveryTimeout + time.Second, Observe: m})
-	bidDeps := placebid.Deps{Users: profiles, Items: itemsOf(view), Publisher: producer}
-	placeBid := faas.New(placebid.Init(bidDeps),
-		faas.Options{Name: "placebid", Timeout: cfg.DeliveryTimeout + time.Second, Observe: m})
-	placeBids := faas.New(placebid.InitBatch(bidDeps),
-		faas.Options{Name: "placebid-batch", Concurrency: 8, Timeout: cfg.DeliveryTimeout + time.Second, Observe: m})
-	gw := gateway.New(gateway.Deps{
-		Web:    web.Handler(),
-		Tokens: tokens, Users: dir, PlaceItem: placeItem, PlaceBid: placeBid, PlaceBids: placeBids,
-		Inbox: st.outbox, Analytics: st.analytics, Lineage: st.lineage,
-		Auctions: view, Bids: bids, Live: hub, Metrics: m, Log: log, RateLimit: gateway.RateLimit{Rate: cfg.RateLimit, Burst: cfg.RateBurst},
-		Ready: []gateway.Check{
-			{Name: "kafka", Check: producer.Ping},
-			{Name: "users", Check: func(ctx context.Context) error {
-				// A lookup of nobody proves the store answers.
-				if _, err := dir.Get(ctx, "readiness-probe"); err != nil && !errors.Is(err, users.ErrNotFound) {
-					return err
-				}
-				return nil
-			}},
-			{Name: "live", Check: func(context.Context) error {
-				select {
-				case <-hub.Ready():
-					return nil
-				default:
-					return errors.New("not yet following the result topics")
-				}
-			}},
-			{Name: "auction-view", Check: func(context.Context) error {
-				if !view.Recovered() || !bids.Recovered() {
-					return errors.New("still recovering the auction and bid tables")
-				}
-				return nil
-			}},
-		},
-	})
-
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		producer.Close()
-		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
-	}
-	// /metrics sits beside the API, not in it: it is for Prometheus, not
-	// for API clients, and stays out of the OpenAPI document.
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.Handler())
-	mux.Handle("/", gw.Routes())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	g.Go(func() error { return srv.Serve(ln) })
-	g.Go(func() error {
-		<-ctx.Done()
-		// Stop taking requests, let those in flight finish, then flush
-		// whatever they produced.
-		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		err := srv.Shutdown(shutdown)
-		producer.Close()
-		return err
-	})
-
-	addr := ln.Addr().String()
-	log.Info("gateway listening", "addr", addr)
-	if len(demo) > 0 {
-		printDemoUsers(env.stdout, addr, demo)
-	}
-	if env.listening != nil {
-		env.listening(addr)
-	}
-	return nil
 }
 
 func withClient(c kafkaio.Config, id string) kafkaio.Config {

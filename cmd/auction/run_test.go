@@ -144,8 +144,8 @@ func TestRunEmbedded(t *testing.T) {
 	}
 }
 
-// platform is `auction run` running in-process for a test.
-type platform struct {
+// testPlatform is `auction run` running in-process for a test.
+type testPlatform struct {
 	base    string // http://host:port of the gateway
 	brokers []string
 	stdout  *syncBuffer
@@ -155,7 +155,7 @@ type platform struct {
 // on an embedded broker whose address the test knows, and stops it when the
 // test ends (asserting a clean shutdown).
 // Options change the run environment (e.g. to collect spans).
-func startPlatform(t *testing.T, extra map[string]string, opts ...func(*runEnv)) *platform {
+func startPlatform(t *testing.T, extra map[string]string, opts ...func(*runEnv)) *testPlatform {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
@@ -191,7 +191,7 @@ func startPlatform(t *testing.T, extra map[string]string, opts ...func(*runEnv))
 	})
 	select {
 	case a := <-addrs:
-		p := &platform{base: "http://" + a, brokers: []string{"127.0.0.1:" + strconv.Itoa(kafkaPort)}, stdout: stdout}
+		p := &testPlatform{base: "http://" + a, brokers: []string{"127.0.0.1:" + strconv.Itoa(kafkaPort)}, stdout: stdout}
 		p.waitReady(t)
 		return p
 	case err := <-done:
@@ -203,7 +203,7 @@ func startPlatform(t *testing.T, extra map[string]string, opts ...func(*runEnv))
 }
 
 // waitReady polls /readyz until every check passes.
-func (p *platform) waitReady(t *testing.T) {
+func (p *testPlatform) waitReady(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for get(t, p.base+"/readyz", nil) != http.StatusOK {
@@ -215,7 +215,7 @@ func (p *platform) waitReady(t *testing.T) {
 }
 
 // token returns the demo token printed for email.
-func (p *platform) token(t *testing.T, email string) string {
+func (p *testPlatform) token(t *testing.T, email string) string {
 	t.Helper()
 	m := regexp.MustCompile(regexp.QuoteMeta(email) + `\s+id \S+\s+token \(24h\): (\S+)`).FindStringSubmatch(p.stdout.String())
 	if m == nil {

@@ -112,7 +112,7 @@ func TestTopologyAcrossProcesses(t *testing.T) {
 	// admin server (compose's healthcheck): each component has joined its
 	// group and caught up. Both processors ready means the group has
 	// settled; one joining later would rebalance mid-test.
-	p := &platform{base: "http://" + httpAddr, brokers: brokers, stdout: gateway.stdout}
+	p := &testPlatform{base: "http://" + httpAddr, brokers: brokers, stdout: gateway.stdout}
 	started := time.Now()
 	urls := []string{p.base + "/readyz"}
 	for _, pr := range procs.procs {

@@ -44,10 +44,10 @@ func TestBrokerDownAnswers503(t *testing.T) {
 			t.Error("run did not stop within 30 s of cancellation")
 		}
 	})
-	var p *platform
+	var p *testPlatform
 	select {
 	case a := <-addrs:
-		p = &platform{base: "http://" + a, brokers: broker.Addrs(), stdout: stdout}
+		p = &testPlatform{base: "http://" + a, brokers: broker.Addrs(), stdout: stdout}
 	case err := <-done:
 		t.Fatalf("run stopped early: %v\n%s", err, stderr.String())
 	case <-time.After(15 * time.Second):
