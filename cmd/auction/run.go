@@ -28,10 +28,10 @@ import (
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/internal/metrics"
 	"github.com/auctionflow/auction/internal/telemetry"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/services/gateway"
 	"github.com/auctionflow/auction/services/live"
-	"github.com/auctionflow/auction/services/users"
 	"github.com/auctionflow/auction/services/web"
 	"github.com/auctionflow/auction/streams/auction"
 )
@@ -254,7 +254,7 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 		return err
 	}
 	dir := st.users
-	profiles := users.NewCached(dir, cfg.UserCacheTTL, nil)
+	profiles := userdir.NewCached(dir, cfg.UserCacheTTL, nil)
 	var demo []demoUser
 	if cfg.DemoUsers {
 		if demo, err = seedDemoUsers(ctx, dir, tokens); err != nil {
@@ -301,7 +301,7 @@ func startGateway(ctx context.Context, g *errgroup.Group, cfg config, kcfg kafka
 			{Name: "kafka", Check: producer.Ping},
 			{Name: "users", Check: func(ctx context.Context) error {
 				// A lookup of nobody proves the store answers.
-				if _, err := dir.Get(ctx, "readiness-probe"); err != nil && !errors.Is(err, users.ErrNotFound) {
+				if _, err := dir.Get(ctx, "readiness-probe"); err != nil && !errors.Is(err, userdir.ErrNotFound) {
 					return err
 				}
 				return nil

@@ -20,8 +20,8 @@ import (
 
 	"github.com/auctionflow/auction/functions/edge"
 	"github.com/auctionflow/auction/functions/faas"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
-	"github.com/auctionflow/auction/services/users"
 )
 
 // Request is one bid. BidderID comes from the caller's token. BidID is set
@@ -58,7 +58,7 @@ type Items interface {
 
 // Users is the part of the user directory this function reads.
 type Users interface {
-	Get(ctx context.Context, id string) (users.User, error)
+	Get(ctx context.Context, id string) (userdir.User, error)
 }
 
 // Publisher writes events and returns once the log acknowledged them.
@@ -237,7 +237,7 @@ func (f *function) check(ctx context.Context, req Request, now time.Time) (schem
 	}
 	bidder, err := f.Users.Get(ctx, req.BidderID)
 	switch {
-	case errors.Is(err, users.ErrNotFound):
+	case errors.Is(err, userdir.ErrNotFound):
 		add("/bidderId", "unknown_user", "the bidder is not a registered user")
 	case err != nil:
 		return schemas.BidPlaced{}, nil, fmt.Errorf("look up bidder %s: %w", req.BidderID, err)

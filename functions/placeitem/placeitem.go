@@ -19,8 +19,8 @@ import (
 
 	"github.com/auctionflow/auction/functions/edge"
 	"github.com/auctionflow/auction/functions/faas"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
-	"github.com/auctionflow/auction/services/users"
 )
 
 // Request is a seller's new item. SellerID comes from the caller's token.
@@ -48,7 +48,7 @@ func (r Result) Accepted() bool { return len(r.Reasons) == 0 }
 
 // Users is the part of the user directory this function reads.
 type Users interface {
-	Get(ctx context.Context, id string) (users.User, error)
+	Get(ctx context.Context, id string) (userdir.User, error)
 }
 
 // Publisher writes events and returns once the log acknowledged them.
@@ -99,7 +99,7 @@ func (f *function) handle(ctx context.Context, req Request) (Result, error) {
 	reasons := Validate(req, now)
 	seller, err := f.Users.Get(ctx, req.SellerID)
 	switch {
-	case errors.Is(err, users.ErrNotFound):
+	case errors.Is(err, userdir.ErrNotFound):
 		reasons = append(reasons, schemas.FieldError{Field: "/sellerId", Code: "unknown_user", Message: "the seller is not a registered user"})
 	case err != nil:
 		return Result{}, fmt.Errorf("look up seller %s: %w", req.SellerID, err)
@@ -176,7 +176,7 @@ func Validate(req Request, now time.Time) []schemas.FieldError {
 }
 
 // Enrich builds the item-placed event data from a valid request.
-func Enrich(req Request, seller users.User, now time.Time, itemID string) schemas.ItemPlaced {
+func Enrich(req Request, seller userdir.User, now time.Time, itemID string) schemas.ItemPlaced {
 	endsAt := now.Add(time.Duration(req.DurationSeconds) * time.Second)
 	if req.EndsAt != nil {
 		endsAt = req.EndsAt.UTC()
