@@ -9,6 +9,10 @@ import (
 	"github.com/auctionflow/auction/streams/auction"
 )
 
+// The metrics are what the processor reports to; the processor declares
+// what it reports and the metrics keep to it.
+var _ auction.Observer = (*metrics.Metrics)(nil)
+
 // lagTimeout bounds how long a scrape waits for the processor's statistics.
 const lagTimeout = 2 * time.Second
 

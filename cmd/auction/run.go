@@ -160,7 +160,7 @@ func run(ctx context.Context, args []string, env runEnv) error {
 
 	if targets[targetProcessor] {
 		p, err := auction.New(auction.Config{
-			Kafka: kcfg, Flush: cfg.GokaFlush, Storage: processorStorage(cfg, scratch), Log: log, Metrics: m,
+			Kafka: kcfg, Flush: cfg.GokaFlush, Storage: processorStorage(cfg, scratch), Log: log, Observe: m,
 		})
 		if err != nil {
 			return err
