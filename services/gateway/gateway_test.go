@@ -26,7 +26,6 @@ import (
 	"github.com/auctionflow/auction/functions/faas"
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/placeitem"
-	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
@@ -609,7 +608,7 @@ func TestFunctionFailed(t *testing.T) {
 		retryAfter bool
 		logged     string
 	}{
-		{name: "log unavailable", err: fmt.Errorf("publish item: %w", errors.Join(kafkaio.ErrUnavailable, errors.New(secret))),
+		{name: "log unavailable", err: fmt.Errorf("publish item: %w", errors.Join(faas.ErrUnavailable, errors.New(secret))),
 			status: http.StatusServiceUnavailable, retryAfter: true, logged: "hunter2"},
 		{name: "function overloaded", err: fmt.Errorf("placeitem: %w", errors.Join(faas.ErrOverloaded, context.Canceled)),
 			status: http.StatusServiceUnavailable, retryAfter: true, logged: "function overloaded"},

@@ -26,11 +26,11 @@ import (
 
 	"github.com/auctionflow/auction/functions/analytics"
 	"github.com/auctionflow/auction/functions/analytics/analyticstest"
+	"github.com/auctionflow/auction/functions/faas"
 	"github.com/auctionflow/auction/functions/lineage"
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/functions/placeitem"
-	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
@@ -677,7 +677,7 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 		Bidders: []string{"u-bob"}, EndsAt: endsAt, ClosedAt: endsAt}}
 	unsold := live.Update{Completed: &schemas.ItemCompleted{ItemID: "item-50", SellerID: sellerID, Title: "Bicycle",
 		Category: "lamps", EndsAt: endsAt, ClosedAt: endsAt}}
-	unavailable := fmt.Errorf("produce: %w", kafkaio.ErrUnavailable)
+	unavailable := fmt.Errorf("produce: %w", faas.ErrUnavailable)
 	inbox := map[string][]notify.Notification{
 		sellerID: {
 			{ID: "item-42/" + sellerID + "/sold", UserID: sellerID, ItemID: "item-42", Kind: schemas.NotifySold,
