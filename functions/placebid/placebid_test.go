@@ -176,6 +176,7 @@ func TestRefusals(t *testing.T) {
 	amountMax := fieldCode{"/amount", "maximum"}
 	unknownItem := fieldCode{"/itemId", string(schemas.ReasonUnknownItem)}
 	closed := fieldCode{"/itemId", string(schemas.ReasonAuctionClosed)}
+	late := fieldCode{"/itemId", string(schemas.ReasonTooLate)}
 	ownItem := fieldCode{"/itemId", string(schemas.ReasonOwnItem)}
 	unknownBidder := fieldCode{"/bidderId", "unknown_user"}
 
@@ -209,10 +210,14 @@ func TestRefusals(t *testing.T) {
 			want: []fieldCode{unknownItem}},
 		{name: "closed item", req: placebid.Request{BidderID: "bidder-1", ItemID: itemClosed, Amount: 1500},
 			want: []fieldCode{closed}},
+		// The bid is stamped now: at or after endsAt it is late, as the
+		// processor would say.
 		{name: "now is endsAt", req: placebid.Request{BidderID: "bidder-1", ItemID: itemEnded, Amount: 1500},
-			want: []fieldCode{closed}},
+			want: []fieldCode{late}},
 		{name: "now is past endsAt", req: placebid.Request{BidderID: "bidder-1", ItemID: itemPast, Amount: 1500},
-			want: []fieldCode{closed}},
+			want: []fieldCode{late}},
+		{name: "the seller, late", req: placebid.Request{BidderID: "seller-1", ItemID: itemPast, Amount: 1500},
+			want: []fieldCode{late}},
 		{name: "own item", req: placebid.Request{BidderID: "seller-1", ItemID: itemOpen, Amount: 1500},
 			want: []fieldCode{ownItem}},
 		{name: "unknown bidder", req: placebid.Request{BidderID: "nobody", ItemID: itemOpen, Amount: 1500},

@@ -147,15 +147,6 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestMinIncrement(t *testing.T) {
-	tests := []struct{ start, want int64 }{{1, 1}, {99, 1}, {100, 1}, {199, 1}, {200, 2}, {12345, 123}}
-	for _, tt := range tests {
-		if got := placeitem.MinIncrement(tt.start); got != tt.want {
-			t.Fatalf("MinIncrement(%d): got %d, want %d", tt.start, got, tt.want)
-		}
-	}
-}
-
 func TestEnrich(t *testing.T) {
 	seller := userdir.User{ID: "seller-1", Name: "Ada Lovelace", Email: "ada@example.com",
 		Address: userdir.Address{Line1: "12 St James's Square", City: "London", Postcode: "SW1Y 4LB", Country: "gb"}}

@@ -124,9 +124,13 @@ func itemView(s *auction.State) itemResponse {
 		ItemID: it.ItemID, SellerID: it.Seller.ID, Title: it.Title, Description: it.Description,
 		Category: it.Category, Currency: it.StartingPrice.Currency, StartingPrice: it.StartingPrice.Amount,
 		MinIncrement: it.MinIncrement.Amount, EndsAt: it.EndsAt, Status: status, BidCount: s.BidCount,
-		// Whether the reserve is met is public; the reserve itself never is.
-		ReserveMet: it.ReservePrice == nil || (s.Highest != nil && s.Highest.Amount.Amount >= it.ReservePrice.Amount),
 	}
+	// Whether the reserve is met is public; the reserve itself never is.
+	var highest *schemas.Money
+	if h := s.Highest; h != nil {
+		highest = &h.Amount
+	}
+	r.ReserveMet = schemas.ReserveMet(it.ReservePrice, highest)
 	if h := s.Highest; h != nil {
 		r.HighestBid = &bidView{Amount: h.Amount.Amount, BidderID: h.BidderID, At: h.PlacedAt}
 	}
