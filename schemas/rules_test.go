@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,10 +94,27 @@ func TestLimitsMatchSchemas(t *testing.T) {
 		{"openapi PlaceItemRequest durationSeconds minimum", number(t, at(t, apiSchemas, "PlaceItemRequest", "properties", "durationSeconds", "minimum")), int64(schemas.MinDuration / time.Second)},
 		{"openapi PlaceItemRequest durationSeconds maximum", number(t, at(t, apiSchemas, "PlaceItemRequest", "properties", "durationSeconds", "maximum")), int64(schemas.MaxDuration / time.Second)},
 		{"openapi RejectReason enum", fmt.Sprint(at(t, apiSchemas, "RejectReason", "enum")), fmt.Sprint(schemas.RejectReasons())},
+		{"openapi Currency enum", fmt.Sprint(at(t, apiSchemas, "Currency", "enum")), fmt.Sprint(schemas.Currencies())},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
 			t.Errorf("%s: got %v, want %v (the Go constant)", tt.where, tt.got, tt.want)
+		}
+	}
+}
+
+func TestKnownCurrency(t *testing.T) {
+	if !slices.IsSorted(schemas.Currencies()) {
+		t.Fatalf("got currencies %v, want them sorted", schemas.Currencies())
+	}
+	for _, c := range schemas.Currencies() {
+		if !schemas.KnownCurrency(c) {
+			t.Errorf("KnownCurrency(%q): got false, want true", c)
+		}
+	}
+	for _, c := range []string{"", "XXX", "eur", "EURO"} {
+		if schemas.KnownCurrency(c) {
+			t.Errorf("KnownCurrency(%q): got true, want false", c)
 		}
 	}
 }

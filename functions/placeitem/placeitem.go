@@ -125,7 +125,7 @@ func Validate(req Request, now time.Time) []schemas.FieldError {
 	if !schemas.ValidCategory(req.Category) {
 		add("/category", "pattern", fmt.Sprintf("category must be 1 to %d lowercase letters, digits or '-'", schemas.MaxCategoryLength))
 	}
-	if !KnownCurrency(req.Currency) {
+	if !schemas.KnownCurrency(req.Currency) {
 		add("/currency", "currency", fmt.Sprintf("unknown currency %q (ISO 4217 code expected)", req.Currency))
 	}
 	switch {
