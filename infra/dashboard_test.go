@@ -16,7 +16,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/auctionflow/auction/functions/trigger"
 	"github.com/auctionflow/auction/internal/metrics"
 )
 
@@ -108,7 +107,7 @@ func exportedSeries(t *testing.T) map[string]bool {
 	m.DeadLetter("auction")
 	m.AuctionOpened()
 	m.AuctionClosed("sold")
-	m.Trigger("notify", func() trigger.Stats { return trigger.Stats{Invocations: 1, Records: 1} })
+	m.Trigger("notify", func() metrics.TriggerStats { return metrics.TriggerStats{Invocations: 1, Records: 1} })
 	m.ConsumerLag("auction", func() []metrics.PartitionLag { return []metrics.PartitionLag{{Topic: "auction.bids"}} })
 
 	rec := httptest.NewRecorder()

@@ -33,7 +33,7 @@ const (
 // adapters is the file declaring each table's DynamoAPI (serving) and
 // TableAPI (EnsureTable) interfaces.
 var adapters = map[string]string{
-	usersTable:         "services/users/dynamo.go",
+	usersTable:         "internal/userdir/dynamo.go",
 	notificationsTable: "functions/notify/dynamo.go",
 	analyticsTable:     "functions/analytics/dynamo.go",
 	lineageTable:       "functions/lineage/dynamo.go",
@@ -50,7 +50,7 @@ var ensureTable = []string{"dynamodb:DescribeTable"}
 // no fewer. Read from the adapters' calls (see each comment).
 var policies = map[string]map[string][]string{
 	"gateway.json": {
-		// users.Dynamo: Get, ByEmail = GetItem; Create = PutItem (the email
+		// userdir.Dynamo: Get, ByEmail = GetItem; Create = PutItem (the email
 		// claim and the user row, both conditional) and DeleteItem (release
 		// the claim when the user row fails). Registration, sign-in, demo
 		// users, enrichment of items and bids, and /readyz.
@@ -68,7 +68,7 @@ var policies = map[string]map[string][]string{
 		// entry) and UpdateItem (the record's sent mark). ForUser (Query) is
 		// the gateway's, not the function's.
 		notificationsTable: append([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, ensureTable...),
-		// The recipient's name and email: users.Dynamo.Get = GetItem.
+		// The recipient's name and email: userdir.Dynamo.Get = GetItem.
 		usersTable:     append([]string{"dynamodb:GetItem"}, ensureTable...),
 		analyticsTable: ensureTable,
 		lineageTable:   ensureTable,

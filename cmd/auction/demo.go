@@ -8,8 +8,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/services/auth"
-	"github.com/auctionflow/auction/services/users"
 )
 
 // demoPassword is every demo user's password. Demo users exist only where
@@ -17,20 +17,20 @@ import (
 const demoPassword = "auction-demo"
 
 type demoUser struct {
-	users.User
+	userdir.User
 	Token string
 }
 
-func seedDemoUsers(ctx context.Context, dir users.Directory, tokens *auth.Tokens) ([]demoUser, error) {
-	people := []users.User{
+func seedDemoUsers(ctx context.Context, dir userdir.Directory, tokens *auth.Tokens) ([]demoUser, error) {
+	people := []userdir.User{
 		{ID: "u-alice", Name: "Alice Archer", Email: "alice@example.com",
-			Address: users.Address{Line1: "1 Market St", City: "London", Postcode: "EC1A 1AA", Country: "GB"}},
+			Address: userdir.Address{Line1: "1 Market St", City: "London", Postcode: "EC1A 1AA", Country: "GB"}},
 		{ID: "u-bob", Name: "Bob Baker", Email: "bob@example.com",
-			Address: users.Address{Line1: "2 Rue du Pont", City: "Paris", Postcode: "75001", Country: "FR"}},
+			Address: userdir.Address{Line1: "2 Rue du Pont", City: "Paris", Postcode: "75001", Country: "FR"}},
 		{ID: "u-carol", Name: "Carol Chen", Email: "carol@example.com",
-			Address: users.Address{Line1: "3 Hauptstrasse", City: "Berlin", Postcode: "10115", Country: "DE"}},
+			Address: userdir.Address{Line1: "3 Hauptstrasse", City: "Berlin", Postcode: "10115", Country: "DE"}},
 	}
-	hash, err := users.HashPassword(demoPassword)
+	hash, err := userdir.HashPassword(demoPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func seedDemoUsers(ctx context.Context, dir users.Directory, tokens *auth.Tokens
 		u.PasswordHash = hash
 		u.CreatedAt = time.Now().UTC()
 		switch err := dir.Create(ctx, u); {
-		case errors.Is(err, users.ErrDuplicateEmail):
+		case errors.Is(err, userdir.ErrDuplicateEmail):
 			// Seeded by an earlier start or another replica on a shared
 			// store: use the account as it is.
 			existing, err := dir.ByEmail(ctx, u.Email)

@@ -506,7 +506,7 @@ func (w *workload) placeItems(ctx context.Context, rng *mrand.Rand) {
 		body := fmt.Sprintf(`{"title":"Fault lot %d","category":%q,"currency":"EUR","startingPrice":1000%s,"durationSeconds":%d}`,
 			n, w.category, reserve, dur)
 		var placed struct{ ItemID string }
-		if code := w.post(ctx, w.seller, "/v1/items", body, nil, &placed); code == http.StatusAccepted {
+		if code, _ := w.post(ctx, w.seller, "/v1/items", body, nil, &placed); code == http.StatusAccepted {
 			w.mu.Lock()
 			w.items = append(w.items, &faultItem{id: placed.ItemID, endsAt: time.Now().Add(time.Duration(dur) * time.Second), next: 1000})
 			w.mu.Unlock()
@@ -576,13 +576,15 @@ func (w *workload) single(ctx context.Context, rng *mrand.Rand, u *faultUser, wa
 		Status string
 		Errors []struct{ Code string }
 	}
-	code := w.post(ctx, u, "/v1/items/"+it.id+"/bids", fmt.Sprintf(`{"amount":%d}`, amount), hdr, &body)
+	code, header := w.post(ctx, u, "/v1/items/"+it.id+"/bids", fmt.Sprintf(`{"amount":%d}`, amount), hdr, &body)
 	b := ackedBid{itemID: it.id, bidderID: u.id, amount: amount, at: time.Now()}
-	switch code {
-	case http.StatusAccepted:
-	case http.StatusOK:
+	switch {
+	case code == http.StatusAccepted:
+	case code == http.StatusOK:
 		b.verdict = "accepted"
-	case http.StatusConflict:
+	case code == http.StatusConflict && header.Get("Location") != "":
+		// The processor's verdict on a bid in the log; a 409 without a
+		// Location is the edge refusing the bid before it got there.
 		if len(body.Errors) == 1 {
 			b.verdict = body.Errors[0].Code
 		}
@@ -612,7 +614,7 @@ func (w *workload) batch(ctx context.Context, rng *mrand.Rand, u *faultUser) {
 	var out struct {
 		Results []struct{ ItemID, BidID, Status string }
 	}
-	if w.post(ctx, u, "/v1/bids", string(body), nil, &out) != http.StatusAccepted {
+	if code, _ := w.post(ctx, u, "/v1/bids", string(body), nil, &out); code != http.StatusAccepted {
 		return
 	}
 	now := time.Now()
@@ -627,7 +629,7 @@ func (w *workload) batch(ctx context.Context, rng *mrand.Rand, u *faultUser) {
 
 // post sends body as u and decodes the answer into out; it returns the
 // status, or 0 if there was no answer.
-func (w *workload) post(ctx context.Context, u *faultUser, path, body string, hdr map[string]string, out any) int {
+func (w *workload) post(ctx context.Context, u *faultUser, path, body string, hdr map[string]string, out any) (int, http.Header) {
 	w.mu.Lock()
 	w.requests++
 	w.mu.Unlock()
@@ -641,7 +643,7 @@ func (w *workload) post(ctx context.Context, u *faultUser, path, body string, hd
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0
+		return 0, nil
 	}
 	defer resp.Body.Close()
 	var buf bytes.Buffer
@@ -649,7 +651,7 @@ func (w *workload) post(ctx context.Context, u *faultUser, path, body string, hd
 	if out != nil {
 		_ = json.Unmarshal(buf.Bytes(), out)
 	}
-	return resp.StatusCode
+	return resp.StatusCode, resp.Header
 }
 
 // lastLine is the last non-empty line of s.

@@ -13,10 +13,10 @@ import (
 	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/functions/placeitem"
 	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/services/gateway"
 	"github.com/auctionflow/auction/services/live"
-	"github.com/auctionflow/auction/services/users"
 	"github.com/auctionflow/auction/services/web"
 	"github.com/auctionflow/auction/streams/auction"
 	"github.com/lovoo/goka"
@@ -36,7 +36,7 @@ func (p *platform) startGateway() error {
 		return err
 	}
 	dir := st.users
-	profiles := users.NewCached(dir, cfg.UserCacheTTL, nil)
+	profiles := userdir.NewCached(dir, cfg.UserCacheTTL, nil)
 	var demo []demoUser
 	if cfg.DemoUsers {
 		if demo, err = seedDemoUsers(ctx, dir, tokens); err != nil {
@@ -83,7 +83,7 @@ func (p *platform) startGateway() error {
 			{Name: "kafka", Check: producer.Ping},
 			{Name: "users", Check: func(ctx context.Context) error {
 				// A lookup of nobody proves the store answers.
-				if _, err := dir.Get(ctx, "readiness-probe"); err != nil && !errors.Is(err, users.ErrNotFound) {
+				if _, err := dir.Get(ctx, "readiness-probe"); err != nil && !errors.Is(err, userdir.ErrNotFound) {
 					return err
 				}
 				return nil

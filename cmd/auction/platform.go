@@ -156,7 +156,7 @@ func (p *platform) start(targets map[string]bool) error {
 // that fails is rebuilt, and the process is unready meanwhile.
 func (p *platform) startProcessor() error {
 	proc, err := auction.New(auction.Config{
-		Kafka: p.kcfg, Flush: p.cfg.GokaFlush, Storage: processorStorage(p.cfg, p.scratch), Log: p.log, Metrics: p.m,
+		Kafka: p.kcfg, Flush: p.cfg.GokaFlush, Storage: processorStorage(p.cfg, p.scratch), Log: p.log, Observe: p.m,
 	})
 	if err != nil {
 		return err

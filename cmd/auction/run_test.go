@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/auctionflow/auction/internal/kafkaio/kafkatest"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
-	"github.com/auctionflow/auction/services/users"
 )
 
 // syncBuffer is a bytes.Buffer safe for the platform to write while the
@@ -338,7 +338,7 @@ func TestAdminEndpoints(t *testing.T) {
 // TestDemoUsersSeedTwice: a second start against the same store (a restart
 // on DynamoDB, a second replica) keeps the demo accounts instead of failing.
 func TestDemoUsersSeedTwice(t *testing.T) {
-	dir := users.NewMemory()
+	dir := userdir.NewMemory()
 	tokens, err := auth.NewTokens(auth.Config{Key: auth.GenerateKey(), Issuer: "i", Audience: "a"}, nil)
 	if err != nil {
 		t.Fatal(err)

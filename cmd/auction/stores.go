@@ -7,7 +7,7 @@ import (
 	"github.com/auctionflow/auction/functions/lineage"
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/internal/dynamotable"
-	"github.com/auctionflow/auction/services/users"
+	"github.com/auctionflow/auction/internal/userdir"
 )
 
 // stores are the tables at rest: users, the notification outbox and
@@ -15,7 +15,7 @@ import (
 // are shared only by the components in it); on DynamoDB every process of the
 // platform sees the same ones.
 type stores struct {
-	users     users.Directory
+	users     userdir.Directory
 	outbox    notify.Outbox
 	analytics analytics.Store
 	lineage   lineage.Store
@@ -23,13 +23,13 @@ type stores struct {
 
 func openStores(ctx context.Context, cfg config) (stores, error) {
 	if cfg.Store == "memory" {
-		return stores{users: users.NewMemory(), outbox: notify.NewMemory(), analytics: analytics.NewMemory(), lineage: lineage.NewMemory()}, nil
+		return stores{users: userdir.NewMemory(), outbox: notify.NewMemory(), analytics: analytics.NewMemory(), lineage: lineage.NewMemory()}, nil
 	}
 	client, err := dynamotable.NewClient(ctx, cfg.DynamoEndpoint, cfg.DynamoRegion)
 	if err != nil {
 		return stores{}, err
 	}
-	if err := users.EnsureTable(ctx, client, cfg.UsersTable); err != nil {
+	if err := userdir.EnsureTable(ctx, client, cfg.UsersTable); err != nil {
 		return stores{}, err
 	}
 	if err := notify.EnsureTable(ctx, client, cfg.NotificationsTable); err != nil {
@@ -42,7 +42,7 @@ func openStores(ctx context.Context, cfg config) (stores, error) {
 		return stores{}, err
 	}
 	return stores{
-		users:     users.NewDynamo(client, cfg.UsersTable),
+		users:     userdir.NewDynamo(client, cfg.UsersTable),
 		outbox:    notify.NewDynamo(client, cfg.NotificationsTable),
 		analytics: analytics.NewDynamo(client, cfg.AnalyticsTable),
 		lineage:   lineage.NewDynamo(client, cfg.LineageTable),

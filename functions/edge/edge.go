@@ -1,16 +1,21 @@
 // Package edge holds what the in-band edge functions (placeitem, placebid)
 // share: writing an event they built, checked against its contract first,
-// and recording a refusal on auction.rejected so it is a fact in the log.
+// and recording a refusal on auction.rejected so it is a fact in the log. A
+// write the log did not acknowledge in time is reported as
+// faas.ErrUnavailable, which is all the gateway needs to know of it.
 package edge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
 
+	"github.com/auctionflow/auction/functions/faas"
+	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/schemas"
 )
 
@@ -65,6 +70,10 @@ func (w *Writer) WriteAll(ctx context.Context, topic, eventType string, out ...O
 		events[i] = e
 	}
 	if err := w.publisher.PublishEvents(ctx, topic, events...); err != nil {
+		if errors.Is(err, kafkaio.ErrUnavailable) {
+			// The broker did not acknowledge in time: the caller may retry.
+			return fmt.Errorf("publish %d %s events: %w: %w", len(events), eventType, faas.ErrUnavailable, err)
+		}
 		return fmt.Errorf("publish %d %s events: %w", len(events), eventType, err)
 	}
 	return nil

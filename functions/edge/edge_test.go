@@ -13,6 +13,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/auctionflow/auction/functions/edge"
+	"github.com/auctionflow/auction/functions/faas"
+	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/schemas"
 )
 
@@ -186,6 +188,19 @@ func TestWriteAllPublisherError(t *testing.T) {
 		bid("b1", "i1", 100), bid("b2", "i1", 200))
 	if !errors.Is(err, errBroker) {
 		t.Fatalf("WriteAll: got %v, want it to wrap %v", err, errBroker)
+	}
+	if errors.Is(err, faas.ErrUnavailable) {
+		t.Fatalf("WriteAll: got %v, want no %v for a failure that is not the broker's absence", err, faas.ErrUnavailable)
+	}
+}
+
+// TestWriteAllUnavailable: a write the log did not take in time is
+// faas.ErrUnavailable (the gateway's 503), and keeps its cause.
+func TestWriteAllUnavailable(t *testing.T) {
+	pub := &fakePublisher{err: fmt.Errorf("deliver to auction.bids: %w", kafkaio.ErrUnavailable)}
+	err := newWriter(t, pub).WriteAll(context.Background(), schemas.TopicBids, schemas.TypeBidPlaced, bid("b1", "i1", 100))
+	if !errors.Is(err, faas.ErrUnavailable) || !errors.Is(err, kafkaio.ErrUnavailable) {
+		t.Fatalf("WriteAll: got %v, want it to wrap %v and %v", err, faas.ErrUnavailable, kafkaio.ErrUnavailable)
 	}
 }
 

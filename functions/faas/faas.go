@@ -31,6 +31,13 @@ type Init[In, Out any] func(ctx context.Context) (Func[In, Out], error)
 // ErrOverloaded means every concurrent slot stayed busy until the caller gave up.
 var ErrOverloaded = errors.New("function overloaded")
 
+// ErrUnavailable means a function could not reach what it writes to (the
+// event log): nothing it was asked to do can be taken as done, and the call
+// may succeed later. Functions wrap their adapters' own errors in it, so a
+// trigger (the HTTP gateway answering 503) knows the function layer only,
+// not the Kafka client below it.
+var ErrUnavailable = errors.New("function dependency unavailable")
+
 // Observer is told about every invocation and the cold start (a
 // *metrics.Metrics); nil observes nothing.
 type Observer interface {

@@ -13,8 +13,8 @@ import (
 
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/internal/dynamotest"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
-	"github.com/auctionflow/auction/services/users"
 )
 
 // The contract (contract_test.go) covers what every Outbox does. These tests
@@ -163,7 +163,7 @@ func TestEnsureTable(t *testing.T) {
 		t.Errorf("EnsureTable on an existing table: %v", err)
 	}
 
-	other := dynamotest.NewTable(t, client, users.EnsureTable) // hash key only
+	other := dynamotest.NewTable(t, client, userdir.EnsureTable) // hash key only
 	err := notify.EnsureTable(t.Context(), client, other)
 	if err == nil || !strings.Contains(err.Error(), "key schema") {
 		t.Errorf("EnsureTable on a users table: got %v, want a key schema error", err)

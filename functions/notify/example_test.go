@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/auctionflow/auction/functions/notify"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
-	"github.com/auctionflow/auction/services/users"
 )
 
 // printMailer prints what it would send.
@@ -24,8 +24,8 @@ func (printMailer) Send(_ context.Context, to, subject, _, messageID string) err
 // every notification is found already sent.
 func ExampleNotifier_Handle() {
 	ctx := context.Background()
-	dir := users.NewMemory()
-	for _, u := range []users.User{
+	dir := userdir.NewMemory()
+	for _, u := range []userdir.User{
 		{ID: "sam", Name: "Sam", Email: "sam@example.com"},
 		{ID: "ada", Name: "Ada", Email: "ada@example.com"},
 		{ID: "bob", Name: "Bob", Email: "bob@example.com"},

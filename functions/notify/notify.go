@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
-	"github.com/auctionflow/auction/services/users"
 )
 
 // Sentinel errors every Outbox implementation returns.
@@ -89,10 +89,10 @@ type Mailer interface {
 }
 
 // Users is the part of the user directory the notifier reads: a user's name
-// and email address. users.Directory and users.Cached satisfy it. A user it
-// does not know must be reported as users.ErrNotFound.
+// and email address. userdir.Directory and userdir.Cached satisfy it. A user it
+// does not know must be reported as userdir.ErrNotFound.
 type Users interface {
-	Get(ctx context.Context, id string) (users.User, error)
+	Get(ctx context.Context, id string) (userdir.User, error)
 }
 
 // DefaultConcurrency is how many notifications of a batch are handled at
@@ -196,7 +196,7 @@ func (n *Notifier) Handle(ctx context.Context, done []schemas.ItemCompleted) ([]
 func (n *Notifier) deliver(ctx context.Context, d draft) (schemas.NotificationSent, error) {
 	u, err := n.d.Users.Get(ctx, d.userID)
 	switch {
-	case errors.Is(err, users.ErrNotFound):
+	case errors.Is(err, userdir.ErrNotFound):
 		// Not worth blocking the partition for: the inbox still works if
 		// the account comes back, and nobody can fix a missing address by
 		// retrying.

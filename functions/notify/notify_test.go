@@ -17,21 +17,21 @@ import (
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/notify/notifytest"
 	"github.com/auctionflow/auction/internal/dynamotest"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
-	"github.com/auctionflow/auction/services/users"
 )
 
 // The people of the tests: sam sells, ada wins, bob and cy lose.
-var people = []users.User{
+var people = []userdir.User{
 	{ID: "sam", Name: "Sam Seller", Email: "sam@example.com"},
 	{ID: "ada", Name: "Ada Lovelace", Email: "ada@example.com"},
 	{ID: "bob", Name: "Bob Bidder", Email: "bob@example.com"},
 	{ID: "cy", Name: "Cy Young", Email: "cy@example.com"},
 }
 
-func directory(t *testing.T) *users.Memory {
+func directory(t *testing.T) *userdir.Memory {
 	t.Helper()
-	dir := users.NewMemory()
+	dir := userdir.NewMemory()
 	for _, u := range people {
 		if err := dir.Create(t.Context(), u); err != nil {
 			t.Fatal(err)
@@ -355,8 +355,8 @@ func TestHandleErrors(t *testing.T) {
 		want  error
 	}{
 		{"directory fails", failingUsers{errDown}, sold(), errDown},
-		{"no item id", users.NewMemory(), schemas.ItemCompleted{SellerID: "sam"}, notify.ErrInvalid},
-		{"no seller id", users.NewMemory(), schemas.ItemCompleted{ItemID: "item-1"}, notify.ErrInvalid},
+		{"no item id", userdir.NewMemory(), schemas.ItemCompleted{SellerID: "sam"}, notify.ErrInvalid},
+		{"no seller id", userdir.NewMemory(), schemas.ItemCompleted{ItemID: "item-1"}, notify.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -554,4 +554,6 @@ func (m *markSentFails) MarkSent(ctx context.Context, id string, at time.Time) e
 
 type failingUsers struct{ err error }
 
-func (f failingUsers) Get(context.Context, string) (users.User, error) { return users.User{}, f.err }
+func (f failingUsers) Get(context.Context, string) (userdir.User, error) {
+	return userdir.User{}, f.err
+}

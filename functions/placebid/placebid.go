@@ -1,8 +1,10 @@
 // Package placebid is the validate-bid edge function: it checks a bid
-// against the contract and what the edge can know (the item exists and is
-// open, the amount is positive, the bidder is not the seller), enriches it
-// with the bidder's profile, stamps the bid id and the event time, and writes
-// a bid-placed event to auction.bids.
+// against the contract and what the edge can know (the item exists and has
+// not ended, the amount is positive, the bidder is not the seller), enriches
+// it with the bidder's profile, stamps the bid id and the event time, and
+// writes a bid-placed event to auction.bids. The item's timing and the
+// seller are checked with the processor's own rules (schemas.BidTiming,
+// schemas.BidOwnItem), so a bid gets the same reason whichever refuses it.
 //
 // The edge does not decide bids: whether an amount beats the highest bid is
 // the processor's call, made in order, per item. The edge only refuses what
@@ -20,8 +22,8 @@ import (
 
 	"github.com/auctionflow/auction/functions/edge"
 	"github.com/auctionflow/auction/functions/faas"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
-	"github.com/auctionflow/auction/services/users"
 )
 
 // Request is one bid. BidderID comes from the caller's token. BidID is set
@@ -58,7 +60,7 @@ type Items interface {
 
 // Users is the part of the user directory this function reads.
 type Users interface {
-	Get(ctx context.Context, id string) (users.User, error)
+	Get(ctx context.Context, id string) (userdir.User, error)
 }
 
 // Publisher writes events and returns once the log acknowledged them.
@@ -73,13 +75,6 @@ type Deps struct {
 }
 
 const source = schemas.Source + "/functions/placebid"
-
-// maxAmount is the largest amount the event schemas accept (2^53-1, the
-// largest integer every JSON reader decodes exactly).
-const maxAmount = 1<<53 - 1
-
-// maxIDLength is the longest id the event schemas accept.
-const maxIDLength = 128
 
 // idNamespace scopes idempotent bid ids (a fixed, random UUID).
 var idNamespace = uuid.MustParse("7c1f4a52-3a8e-4f0e-9a53-6f1d2b8e4c10")
@@ -220,24 +215,27 @@ func (f *function) check(ctx context.Context, req Request, now time.Time) (schem
 	switch {
 	case req.Amount <= 0:
 		add("/amount", "minimum", "amount must be a positive amount in minor units")
-	case req.Amount > maxAmount:
-		add("/amount", "maximum", fmt.Sprintf("amount must be at most %d", maxAmount))
+	case req.Amount > schemas.MaxAmount:
+		add("/amount", "maximum", fmt.Sprintf("amount must be at most %d", schemas.MaxAmount))
 	}
 	item, ok, err := f.Items.Item(ctx, req.ItemID)
 	if err != nil {
 		return schemas.BidPlaced{}, nil, fmt.Errorf("look up item %s: %w", req.ItemID, err)
 	}
-	switch {
-	case !ok:
+	if ok {
+		// The processor's rules, applied early: the bid is stamped now, so
+		// a bid refused here would get the same reason there.
+		if r, d := schemas.BidTiming(now, item.EndsAt, item.Closed); r != "" {
+			add("/itemId", string(r), d)
+		} else if r, d := schemas.BidOwnItem(req.BidderID, item.SellerID); r != "" {
+			add("/itemId", string(r), d)
+		}
+	} else {
 		add("/itemId", string(schemas.ReasonUnknownItem), "no such item")
-	case item.Closed || !now.Before(item.EndsAt):
-		add("/itemId", string(schemas.ReasonAuctionClosed), "the auction has ended")
-	case item.SellerID == req.BidderID:
-		add("/itemId", string(schemas.ReasonOwnItem), "sellers cannot bid on their own items")
 	}
 	bidder, err := f.Users.Get(ctx, req.BidderID)
 	switch {
-	case errors.Is(err, users.ErrNotFound):
+	case errors.Is(err, userdir.ErrNotFound):
 		add("/bidderId", "unknown_user", "the bidder is not a registered user")
 	case err != nil:
 		return schemas.BidPlaced{}, nil, fmt.Errorf("look up bidder %s: %w", req.BidderID, err)
@@ -264,7 +262,7 @@ func (f *function) check(ctx context.Context, req Request, now time.Time) (schem
 // absurdly long item id is refused, not failed as an invalid event.
 func refusal(req Request, reasons []schemas.FieldError) schemas.EventRejected {
 	subject := req.ItemID
-	if utf8.RuneCountInString(subject) > maxIDLength {
+	if utf8.RuneCountInString(subject) > schemas.MaxIDLength {
 		subject = ""
 	}
 	return schemas.EventRejected{Kind: "bid", SubjectID: subject, UserID: req.BidderID, Reasons: reasons}

@@ -18,8 +18,8 @@ import (
 	"github.com/auctionflow/auction/functions/faas"
 	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
-	"github.com/auctionflow/auction/services/users"
 )
 
 var now = time.Date(2030, 3, 14, 18, 0, 0, 0, time.UTC)
@@ -37,10 +37,10 @@ const (
 )
 
 var (
-	bidder = users.User{ID: "bidder-1", Name: "Grace Hopper", Email: "grace@example.com",
-		Address: users.Address{City: "New York", Country: "US"}}
-	seller = users.User{ID: "seller-1", Name: "Ada Lovelace", Email: "ada@example.com",
-		Address: users.Address{City: "London", Country: "GB"}}
+	bidder = userdir.User{ID: "bidder-1", Name: "Grace Hopper", Email: "grace@example.com",
+		Address: userdir.Address{City: "New York", Country: "US"}}
+	seller = userdir.User{ID: "seller-1", Name: "Ada Lovelace", Email: "ada@example.com",
+		Address: userdir.Address{City: "London", Country: "GB"}}
 )
 
 // fakeItems is the item view: a fixed catalogue, or err for every lookup.
@@ -71,11 +71,11 @@ func catalogue() fakeItems {
 // fakeUsers fails every lookup with err.
 type fakeUsers struct{ err error }
 
-func (f fakeUsers) Get(context.Context, string) (users.User, error) { return users.User{}, f.err }
+func (f fakeUsers) Get(context.Context, string) (userdir.User, error) { return userdir.User{}, f.err }
 
-func directory(t *testing.T, us ...users.User) *users.Memory {
+func directory(t *testing.T, us ...userdir.User) *userdir.Memory {
 	t.Helper()
-	m := users.NewMemory()
+	m := userdir.NewMemory()
 	for _, u := range us {
 		if err := m.Create(context.Background(), u); err != nil {
 			t.Fatalf("Create(%s): got %v, want nil", u.ID, err)
@@ -176,6 +176,7 @@ func TestRefusals(t *testing.T) {
 	amountMax := fieldCode{"/amount", "maximum"}
 	unknownItem := fieldCode{"/itemId", string(schemas.ReasonUnknownItem)}
 	closed := fieldCode{"/itemId", string(schemas.ReasonAuctionClosed)}
+	late := fieldCode{"/itemId", string(schemas.ReasonTooLate)}
 	ownItem := fieldCode{"/itemId", string(schemas.ReasonOwnItem)}
 	unknownBidder := fieldCode{"/bidderId", "unknown_user"}
 
@@ -209,10 +210,14 @@ func TestRefusals(t *testing.T) {
 			want: []fieldCode{unknownItem}},
 		{name: "closed item", req: placebid.Request{BidderID: "bidder-1", ItemID: itemClosed, Amount: 1500},
 			want: []fieldCode{closed}},
+		// The bid is stamped now: at or after endsAt it is late, as the
+		// processor would say.
 		{name: "now is endsAt", req: placebid.Request{BidderID: "bidder-1", ItemID: itemEnded, Amount: 1500},
-			want: []fieldCode{closed}},
+			want: []fieldCode{late}},
 		{name: "now is past endsAt", req: placebid.Request{BidderID: "bidder-1", ItemID: itemPast, Amount: 1500},
-			want: []fieldCode{closed}},
+			want: []fieldCode{late}},
+		{name: "the seller, late", req: placebid.Request{BidderID: "seller-1", ItemID: itemPast, Amount: 1500},
+			want: []fieldCode{late}},
 		{name: "own item", req: placebid.Request{BidderID: "seller-1", ItemID: itemOpen, Amount: 1500},
 			want: []fieldCode{ownItem}},
 		{name: "unknown bidder", req: placebid.Request{BidderID: "nobody", ItemID: itemOpen, Amount: 1500},
@@ -296,7 +301,7 @@ func TestAccepted(t *testing.T) {
 	tests := []struct {
 		name     string
 		req      placebid.Request
-		bidder   users.User
+		bidder   userdir.User
 		currency string
 		location string
 	}{
@@ -305,10 +310,10 @@ func TestAccepted(t *testing.T) {
 		{name: "idempotent id, EUR item", req: placebid.Request{BidderID: "bidder-1", ItemID: itemEUR, Amount: 1500, BidID: idem},
 			bidder: bidder, currency: "EUR", location: "US-NEW"},
 		{name: "bidder without address", req: placebid.Request{BidderID: "bidder-2", ItemID: itemOpen, Amount: 7},
-			bidder: users.User{ID: "bidder-2", Name: "Anonymous", Email: "anon@example.com"}, currency: "GBP", location: ""},
+			bidder: userdir.User{ID: "bidder-2", Name: "Anonymous", Email: "anon@example.com"}, currency: "GBP", location: ""},
 		{name: "bidder in Zürich", req: placebid.Request{BidderID: "bidder-3", ItemID: itemEUR, Amount: maxAmount},
-			bidder: users.User{ID: "bidder-3", Name: "Emmy", Email: "emmy@example.com",
-				Address: users.Address{City: "Zürich", Country: "ch"}}, currency: "EUR", location: "CH-ZUR"},
+			bidder: userdir.User{ID: "bidder-3", Name: "Emmy", Email: "emmy@example.com",
+				Address: userdir.Address{City: "Zürich", Country: "ch"}}, currency: "EUR", location: "CH-ZUR"},
 	}
 	v := validator(t)
 	for _, tt := range tests {

@@ -19,8 +19,8 @@ import (
 
 	"github.com/auctionflow/auction/functions/edge"
 	"github.com/auctionflow/auction/functions/faas"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
-	"github.com/auctionflow/auction/services/users"
 )
 
 // Request is a seller's new item. SellerID comes from the caller's token.
@@ -48,21 +48,11 @@ func (r Result) Accepted() bool { return len(r.Reasons) == 0 }
 
 // Users is the part of the user directory this function reads.
 type Users interface {
-	Get(ctx context.Context, id string) (users.User, error)
+	Get(ctx context.Context, id string) (userdir.User, error)
 }
 
 // Publisher writes events and returns once the log acknowledged them.
 type Publisher = edge.Publisher
-
-// Limits of an auction's duration.
-const (
-	MinDuration = 10 * time.Second
-	MaxDuration = 30 * 24 * time.Hour
-)
-
-// maxAmount is the largest amount the event schemas accept (2^53-1, the
-// largest integer every JSON reader decodes exactly).
-const maxAmount = 1<<53 - 1
 
 // source is the CloudEvents source of the events this function writes.
 const source = schemas.Source + "/functions/placeitem"
@@ -99,7 +89,7 @@ func (f *function) handle(ctx context.Context, req Request) (Result, error) {
 	reasons := Validate(req, now)
 	seller, err := f.Users.Get(ctx, req.SellerID)
 	switch {
-	case errors.Is(err, users.ErrNotFound):
+	case errors.Is(err, userdir.ErrNotFound):
 		reasons = append(reasons, schemas.FieldError{Field: "/sellerId", Code: "unknown_user", Message: "the seller is not a registered user"})
 	case err != nil:
 		return Result{}, fmt.Errorf("look up seller %s: %w", req.SellerID, err)
@@ -126,30 +116,30 @@ func Validate(req Request, now time.Time) []schemas.FieldError {
 	add := func(field, code, msg string) {
 		errs = append(errs, schemas.FieldError{Field: field, Code: code, Message: msg})
 	}
-	if n := utf8.RuneCountInString(strings.TrimSpace(req.Title)); n < 1 || n > 120 {
-		add("/title", "length", "title must be 1 to 120 characters")
+	if n := utf8.RuneCountInString(strings.TrimSpace(req.Title)); n < 1 || n > schemas.MaxTitleLength {
+		add("/title", "length", fmt.Sprintf("title must be 1 to %d characters", schemas.MaxTitleLength))
 	}
-	if utf8.RuneCountInString(req.Description) > 4000 {
-		add("/description", "length", "description must be at most 4000 characters")
+	if utf8.RuneCountInString(req.Description) > schemas.MaxDescriptionLength {
+		add("/description", "length", fmt.Sprintf("description must be at most %d characters", schemas.MaxDescriptionLength))
 	}
-	if !validCategory(req.Category) {
-		add("/category", "pattern", "category must be 1 to 40 lowercase letters, digits or '-'")
+	if !schemas.ValidCategory(req.Category) {
+		add("/category", "pattern", fmt.Sprintf("category must be 1 to %d lowercase letters, digits or '-'", schemas.MaxCategoryLength))
 	}
-	if !KnownCurrency(req.Currency) {
+	if !schemas.KnownCurrency(req.Currency) {
 		add("/currency", "currency", fmt.Sprintf("unknown currency %q (ISO 4217 code expected)", req.Currency))
 	}
 	switch {
 	case req.StartingPrice <= 0:
 		add("/startingPrice", "minimum", "startingPrice must be a positive amount in minor units")
-	case req.StartingPrice > maxAmount:
-		add("/startingPrice", "maximum", fmt.Sprintf("startingPrice must be at most %d", maxAmount))
+	case req.StartingPrice > schemas.MaxAmount:
+		add("/startingPrice", "maximum", fmt.Sprintf("startingPrice must be at most %d", schemas.MaxAmount))
 	}
 	switch {
 	case req.ReservePrice == nil:
 	case *req.ReservePrice < req.StartingPrice:
 		add("/reservePrice", "minimum", "reservePrice must not be below startingPrice")
-	case *req.ReservePrice > maxAmount:
-		add("/reservePrice", "maximum", fmt.Sprintf("reservePrice must be at most %d", maxAmount))
+	case *req.ReservePrice > schemas.MaxAmount:
+		add("/reservePrice", "maximum", fmt.Sprintf("reservePrice must be at most %d", schemas.MaxAmount))
 	}
 	switch {
 	case req.EndsAt != nil && req.DurationSeconds != 0:
@@ -159,24 +149,24 @@ func Validate(req Request, now time.Time) []schemas.FieldError {
 	default:
 		d := time.Duration(req.DurationSeconds) * time.Second
 		if d/time.Second != time.Duration(req.DurationSeconds) {
-			d = MaxDuration + 1 // the multiplication overflowed: far out of range
+			d = schemas.MaxDuration + 1 // the multiplication overflowed: far out of range
 		}
 		if req.EndsAt != nil {
 			d = req.EndsAt.Sub(now)
 		}
-		if d < MinDuration || d > MaxDuration {
+		if d < schemas.MinDuration || d > schemas.MaxDuration {
 			field := "/durationSeconds"
 			if req.EndsAt != nil {
 				field = "/endsAt"
 			}
-			add(field, "range", fmt.Sprintf("the auction must end between %s and %s from now", MinDuration, MaxDuration))
+			add(field, "range", fmt.Sprintf("the auction must end between %s and %s from now", schemas.MinDuration, schemas.MaxDuration))
 		}
 	}
 	return errs
 }
 
 // Enrich builds the item-placed event data from a valid request.
-func Enrich(req Request, seller users.User, now time.Time, itemID string) schemas.ItemPlaced {
+func Enrich(req Request, seller userdir.User, now time.Time, itemID string) schemas.ItemPlaced {
 	endsAt := now.Add(time.Duration(req.DurationSeconds) * time.Second)
 	if req.EndsAt != nil {
 		endsAt = req.EndsAt.UTC()
@@ -188,7 +178,7 @@ func Enrich(req Request, seller users.User, now time.Time, itemID string) schema
 		Description:   req.Description,
 		Category:      req.Category,
 		StartingPrice: schemas.Money{Amount: req.StartingPrice, Currency: req.Currency},
-		MinIncrement:  schemas.Money{Amount: MinIncrement(req.StartingPrice), Currency: req.Currency},
+		MinIncrement:  schemas.Money{Amount: schemas.MinIncrement(req.StartingPrice), Currency: req.Currency},
 		EndsAt:        endsAt,
 		PlacedAt:      now,
 	}
@@ -196,20 +186,4 @@ func Enrich(req Request, seller users.User, now time.Time, itemID string) schema
 		item.ReservePrice = &schemas.Money{Amount: *req.ReservePrice, Currency: req.Currency}
 	}
 	return item
-}
-
-// MinIncrement is how much a bid must beat the highest by: 1 % of the
-// starting price, at least one minor unit.
-func MinIncrement(startingPrice int64) int64 { return max(1, startingPrice/100) }
-
-func validCategory(c string) bool {
-	if len(c) < 1 || len(c) > 40 {
-		return false
-	}
-	for _, r := range c {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return false
-		}
-	}
-	return true
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/auctionflow/auction/functions/faas"
 	"github.com/auctionflow/auction/functions/placeitem"
 	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
-	"github.com/auctionflow/auction/services/users"
 )
 
 var now = time.Date(2030, 3, 14, 18, 0, 0, 0, time.UTC)
@@ -147,18 +147,9 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestMinIncrement(t *testing.T) {
-	tests := []struct{ start, want int64 }{{1, 1}, {99, 1}, {100, 1}, {199, 1}, {200, 2}, {12345, 123}}
-	for _, tt := range tests {
-		if got := placeitem.MinIncrement(tt.start); got != tt.want {
-			t.Fatalf("MinIncrement(%d): got %d, want %d", tt.start, got, tt.want)
-		}
-	}
-}
-
 func TestEnrich(t *testing.T) {
-	seller := users.User{ID: "seller-1", Name: "Ada Lovelace", Email: "ada@example.com",
-		Address: users.Address{Line1: "12 St James's Square", City: "London", Postcode: "SW1Y 4LB", Country: "gb"}}
+	seller := userdir.User{ID: "seller-1", Name: "Ada Lovelace", Email: "ada@example.com",
+		Address: userdir.Address{Line1: "12 St James's Square", City: "London", Postcode: "SW1Y 4LB", Country: "gb"}}
 	endsAt := time.Date(2030, 3, 20, 12, 0, 0, 0, time.FixedZone("CET", 3600))
 	tests := []struct {
 		name   string
@@ -214,7 +205,7 @@ func TestEnrich(t *testing.T) {
 // fakeUsers fails every lookup with err.
 type fakeUsers struct{ err error }
 
-func (f fakeUsers) Get(context.Context, string) (users.User, error) { return users.User{}, f.err }
+func (f fakeUsers) Get(context.Context, string) (userdir.User, error) { return userdir.User{}, f.err }
 
 type published struct {
 	topic string
@@ -246,9 +237,9 @@ func (p *fakePublisher) Published() []published {
 	return slices.Clone(p.events)
 }
 
-func directory(t *testing.T, us ...users.User) *users.Memory {
+func directory(t *testing.T, us ...userdir.User) *userdir.Memory {
 	t.Helper()
-	m := users.NewMemory()
+	m := userdir.NewMemory()
 	for _, u := range us {
 		if err := m.Create(context.Background(), u); err != nil {
 			t.Fatalf("Create(%s): got %v, want nil", u.ID, err)
@@ -274,21 +265,21 @@ func validator(t *testing.T) *schemas.Validator {
 func TestHandleAccepted(t *testing.T) {
 	tests := []struct {
 		name     string
-		address  users.Address
+		address  userdir.Address
 		location string
 	}{
-		{name: "London", address: users.Address{City: "London", Country: "GB"}, location: "GB-LON"},
+		{name: "London", address: userdir.Address{City: "London", Country: "GB"}, location: "GB-LON"},
 		{name: "no address", location: ""},
 		// Cities the schema's location pattern ([A-Z0-9]{1,3}) cannot hold verbatim.
-		{name: "Zürich", address: users.Address{City: "Zürich", Country: "CH"}, location: "CH-ZUR"},
-		{name: "St. Louis", address: users.Address{City: "St. Louis", Country: "US"}, location: "US-STL"},
-		{name: "Łódź", address: users.Address{City: "Łódź", Country: "PL"}, location: "PL-ODZ"},
-		{name: "Αθήνα", address: users.Address{City: "Αθήνα", Country: "GR"}, location: "GR"},
+		{name: "Zürich", address: userdir.Address{City: "Zürich", Country: "CH"}, location: "CH-ZUR"},
+		{name: "St. Louis", address: userdir.Address{City: "St. Louis", Country: "US"}, location: "US-STL"},
+		{name: "Łódź", address: userdir.Address{City: "Łódź", Country: "PL"}, location: "PL-ODZ"},
+		{name: "Αθήνα", address: userdir.Address{City: "Αθήνα", Country: "GR"}, location: "GR"},
 	}
 	v := validator(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			seller := users.User{ID: "seller-1", Name: "Ada", Email: "ada@example.com", Address: tt.address}
+			seller := userdir.User{ID: "seller-1", Name: "Ada", Email: "ada@example.com", Address: tt.address}
 			pub := &fakePublisher{}
 			fn := newFunction(directory(t, seller), pub)
 			req := validRequest()
@@ -345,7 +336,7 @@ func TestHandleAccepted(t *testing.T) {
 }
 
 func TestHandleRejected(t *testing.T) {
-	seller := users.User{ID: "seller-1", Name: "Ada", Email: "ada@example.com"}
+	seller := userdir.User{ID: "seller-1", Name: "Ada", Email: "ada@example.com"}
 	tests := []struct {
 		name   string
 		modify func(r *placeitem.Request)
@@ -404,7 +395,7 @@ func TestHandleRejected(t *testing.T) {
 func TestHandleErrors(t *testing.T) {
 	errBroker := fmt.Errorf("broker: %w", kafkaio.ErrUnavailable)
 	errDirectory := errors.New("directory: connection refused")
-	seller := users.User{ID: "seller-1", Name: "Ada", Email: "ada@example.com"}
+	seller := userdir.User{ID: "seller-1", Name: "Ada", Email: "ada@example.com"}
 	tests := []struct {
 		name    string
 		users   func(t *testing.T) placeitem.Users

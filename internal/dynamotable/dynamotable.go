@@ -3,7 +3,7 @@
 // client for AWS or a local endpoint (dynalite, DynamoDB Local), string
 // attributes, and telling a failed condition from other errors.
 //
-// Each adapter (users.Dynamo, notify.Dynamo, analytics.Dynamo) keeps its own
+// Each adapter (userdir.Dynamo, notify.Dynamo, analytics.Dynamo) keeps its own
 // item layout, its EnsureTable, which passes Ensure its table's Key, and the
 // doc comments on how it writes without transactions. This package imports
 // nothing of the project.

@@ -3,7 +3,7 @@
 // stops when the test ends; and, on it, a client (Client) and tables named
 // for the test that go when it ends (NewTable). It is how the same contract
 // suites run against the in-memory fakes and the DynamoDB adapters (see
-// services/users/userstest).
+// internal/userdir/userdirtest).
 //
 // dynalite is pinned in infra/dynalite; install it with
 //

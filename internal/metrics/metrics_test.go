@@ -7,8 +7,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-
-	"github.com/auctionflow/auction/functions/trigger"
 )
 
 // gather returns the registry's families by name.
@@ -36,12 +34,22 @@ func labels(m *dto.Metric) string {
 
 func TestTriggerSeries(t *testing.T) {
 	m := New()
-	s := trigger.Stats{Assigned: 3, Batches: 4, Invocations: 5, Records: 4 + 40_000, Processed: 9, DeadLettered: 1,
-		Splits: 2, Retries: 6, Pauses: 7, CommitErrors: 8, CallTime: 1500 * time.Millisecond}
-	s.BatchSizes[0], s.BatchSizes[1], s.BatchSizes[15] = 2, 1, 1 // sizes 1, 1, 2 and 40,000
-	s.CallDurations[0], s.CallDurations[10] = 3, 1
-	m.Trigger("notify", func() trigger.Stats { return s })
-	m.Trigger("analytics", func() trigger.Stats { return trigger.Stats{} })
+	s := TriggerStats{Assigned: 3, Batches: 4, Invocations: 5, Records: 4 + 40_000, Processed: 9, DeadLettered: 1,
+		Splits: 2, Retries: 6, Pauses: 7, CommitErrors: 8}
+	// Sizes 1, 1, 2 and 40,000 in buckets up to 1, 2, 4, ..., 16384 and the rest.
+	s.BatchSizes = Histogram{Counts: make([]int64, 16), Sum: 40_004}
+	for i := range 15 {
+		s.BatchSizes.Bounds = append(s.BatchSizes.Bounds, float64(int(1)<<i))
+	}
+	s.BatchSizes.Counts[0], s.BatchSizes.Counts[1], s.BatchSizes.Counts[15] = 2, 1, 1
+	// Three calls up to 1 ms, one up to 1.024 s, in buckets 1 ms, 2 ms, ..., 16.384 s.
+	s.CallDurations = Histogram{Counts: make([]int64, 16), Sum: 1.5}
+	for i := range 15 {
+		s.CallDurations.Bounds = append(s.CallDurations.Bounds, (time.Millisecond << i).Seconds())
+	}
+	s.CallDurations.Counts[0], s.CallDurations.Counts[10] = 3, 1
+	m.Trigger("notify", func() TriggerStats { return s })
+	m.Trigger("analytics", func() TriggerStats { return TriggerStats{} })
 	fams := gather(t, m)
 
 	counters := map[string]float64{
@@ -136,7 +144,7 @@ func TestNilMetrics(t *testing.T) {
 	var m *Metrics
 	m.AuctionOpened()
 	m.AuctionClosed("sold")
-	m.Trigger("notify", func() trigger.Stats { return trigger.Stats{} })
+	m.Trigger("notify", func() TriggerStats { return TriggerStats{} })
 	m.ConsumerLag("auction", func() []PartitionLag { return nil })
 	m.Decision(true, "")
 	m.DeadLetter("auction")

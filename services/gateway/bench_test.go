@@ -15,10 +15,10 @@ import (
 
 	"github.com/auctionflow/auction/functions/faas"
 	"github.com/auctionflow/auction/functions/placebid"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas/cekafka"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/services/gateway"
-	"github.com/auctionflow/auction/services/users"
 )
 
 // invoker runs a function in the request's goroutine, as faas does once
@@ -47,14 +47,14 @@ func (encodingPublisher) PublishEvents(_ context.Context, _ string, events ...ev
 func benchGateway(b *testing.B) (http.Handler, string) {
 	b.Helper()
 	ctx := context.Background()
-	dir := users.NewMemory()
-	bidder := users.User{ID: "u-bidder", Name: "Bob Baker", Email: "bob@example.com",
-		Address: users.Address{City: "Paris", Country: "FR"}}
+	dir := userdir.NewMemory()
+	bidder := userdir.User{ID: "u-bidder", Name: "Bob Baker", Email: "bob@example.com",
+		Address: userdir.Address{City: "Paris", Country: "FR"}}
 	if err := dir.Create(ctx, bidder); err != nil {
 		b.Fatal(err)
 	}
 	deps := placebid.Deps{
-		Users: users.NewCached(dir, time.Minute, nil),
+		Users: userdir.NewCached(dir, time.Minute, nil),
 		Items: placebid.ItemsFunc(func(context.Context, string) (placebid.Item, bool, error) {
 			return placebid.Item{SellerID: "u-seller", Currency: "EUR", EndsAt: time.Now().Add(time.Hour)}, true, nil
 		}),

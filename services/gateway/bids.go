@@ -92,7 +92,7 @@ func (g *Gateway) bid(w http.ResponseWriter, r *http.Request, req placebid.Reque
 	case err != nil:
 		g.functionFailed(w, r, err)
 	case !res.Accepted():
-		writeProblem(w, r, http.StatusUnprocessableEntity, "invalid-bid", "the bid was refused", res.Reasons...)
+		writeBidRefusal(w, r, res.Reasons...)
 	case verdict != nil:
 		g.awaitVerdict(w, r, verdict, wait, res.BidID, req.ItemID)
 	default:

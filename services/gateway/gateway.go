@@ -18,9 +18,9 @@ import (
 	"github.com/auctionflow/auction/functions/placeitem"
 	"github.com/auctionflow/auction/internal/metrics"
 	"github.com/auctionflow/auction/internal/telemetry"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
-	"github.com/auctionflow/auction/services/users"
 	"github.com/auctionflow/auction/streams/auction"
 )
 
@@ -49,7 +49,7 @@ type Check struct {
 // Deps are the gateway's collaborators.
 type Deps struct {
 	Tokens    *auth.Tokens
-	Users     users.Directory
+	Users     userdir.Directory
 	PlaceItem Invoker[placeitem.Request, placeitem.Result]
 	PlaceBid  Invoker[placebid.Request, placebid.Result]
 	// PlaceBids is the batched edge path: many bids, one write to the log.
@@ -188,11 +188,11 @@ func (g *Gateway) issueToken(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := g.Users.ByEmail(r.Context(), req.Email)
 	if err == nil {
-		err = users.CheckPassword(u, req.Password)
+		err = userdir.CheckPassword(u, req.Password)
 	}
 	switch {
-	case errors.Is(err, users.ErrNotFound), errors.Is(err, users.ErrBadPassword):
-		g.unauthorized(w, r, users.ErrBadPassword)
+	case errors.Is(err, userdir.ErrNotFound), errors.Is(err, userdir.ErrBadPassword):
+		g.unauthorized(w, r, userdir.ErrBadPassword)
 		return
 	case err != nil:
 		g.internal(w, r, err)

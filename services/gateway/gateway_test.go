@@ -26,11 +26,10 @@ import (
 	"github.com/auctionflow/auction/functions/faas"
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/placeitem"
-	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/services/gateway"
-	"github.com/auctionflow/auction/services/users"
 	"github.com/auctionflow/auction/streams/auction"
 )
 
@@ -239,9 +238,9 @@ func newEnv(t *testing.T, ready ...gateway.Check) *env {
 	if err != nil {
 		t.Fatalf("hash password: got %v, want nil", err)
 	}
-	dir := users.NewMemory()
-	u := users.User{ID: sellerID, Name: "Ada", Email: email, PasswordHash: hash,
-		Address: users.Address{City: "London", Country: "GB"}}
+	dir := userdir.NewMemory()
+	u := userdir.User{ID: sellerID, Name: "Ada", Email: email, PasswordHash: hash,
+		Address: userdir.Address{City: "London", Country: "GB"}}
 	if err := dir.Create(context.Background(), u); err != nil {
 		t.Fatalf("create user: got %v, want nil", err)
 	}
@@ -463,8 +462,8 @@ func TestIssueTokenRefused(t *testing.T) {
 			w := e.do(t, request{method: http.MethodPost, path: "/v1/auth/token", body: tt.body})
 			p := problem(t, w, http.StatusUnauthorized)
 			// Unknown email and bad password must read the same: no account enumeration.
-			if p.Detail != users.ErrBadPassword.Error() {
-				t.Fatalf("detail: got %q, want %q", p.Detail, users.ErrBadPassword.Error())
+			if p.Detail != userdir.ErrBadPassword.Error() {
+				t.Fatalf("detail: got %q, want %q", p.Detail, userdir.ErrBadPassword.Error())
 			}
 			if strings.Contains(w.Body.String(), "accessToken") {
 				t.Fatalf("body: got %s, want no token", w.Body)
@@ -609,7 +608,7 @@ func TestFunctionFailed(t *testing.T) {
 		retryAfter bool
 		logged     string
 	}{
-		{name: "log unavailable", err: fmt.Errorf("publish item: %w", errors.Join(kafkaio.ErrUnavailable, errors.New(secret))),
+		{name: "log unavailable", err: fmt.Errorf("publish item: %w", errors.Join(faas.ErrUnavailable, errors.New(secret))),
 			status: http.StatusServiceUnavailable, retryAfter: true, logged: "hunter2"},
 		{name: "function overloaded", err: fmt.Errorf("placeitem: %w", errors.Join(faas.ErrOverloaded, context.Canceled)),
 			status: http.StatusServiceUnavailable, retryAfter: true, logged: "function overloaded"},

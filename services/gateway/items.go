@@ -11,7 +11,6 @@ import (
 
 	"github.com/auctionflow/auction/functions/faas"
 	"github.com/auctionflow/auction/functions/placeitem"
-	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/streams/auction"
@@ -62,7 +61,7 @@ func (g *Gateway) placeItem(w http.ResponseWriter, r *http.Request) {
 // functionFailed maps a failed invocation: the log unreachable or the
 // function saturated is 503 (retry later), anything else 500.
 func (g *Gateway) functionFailed(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, kafkaio.ErrUnavailable) || errors.Is(err, faas.ErrOverloaded) {
+	if errors.Is(err, faas.ErrUnavailable) || errors.Is(err, faas.ErrOverloaded) {
 		g.Log.Warn("function unavailable", "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "1")
 		writeProblem(w, r, http.StatusServiceUnavailable, "unavailable",
@@ -125,9 +124,13 @@ func itemView(s *auction.State) itemResponse {
 		ItemID: it.ItemID, SellerID: it.Seller.ID, Title: it.Title, Description: it.Description,
 		Category: it.Category, Currency: it.StartingPrice.Currency, StartingPrice: it.StartingPrice.Amount,
 		MinIncrement: it.MinIncrement.Amount, EndsAt: it.EndsAt, Status: status, BidCount: s.BidCount,
-		// Whether the reserve is met is public; the reserve itself never is.
-		ReserveMet: it.ReservePrice == nil || (s.Highest != nil && s.Highest.Amount.Amount >= it.ReservePrice.Amount),
 	}
+	// Whether the reserve is met is public; the reserve itself never is.
+	var highest *schemas.Money
+	if h := s.Highest; h != nil {
+		highest = &h.Amount
+	}
+	r.ReserveMet = schemas.ReserveMet(it.ReservePrice, highest)
 	if h := s.Highest; h != nil {
 		r.HighestBid = &bidView{Amount: h.Amount.Amount, BidderID: h.BidderID, At: h.PlacedAt}
 	}

@@ -52,7 +52,7 @@ type verdictResponse struct {
 }
 
 // awaitVerdict writes the processor's verdict on a bid already in the log:
-// 200 accepted or 409 rejected with the reason, or 202 pending when the
+// 200 accepted or rejected with the reason (409, see bidRefusal), or 202 pending when the
 // verdict does not come within wait (the preference is then not applied).
 func (g *Gateway) awaitVerdict(w http.ResponseWriter, r *http.Request, verdict <-chan live.Update, wait time.Duration, bidID, itemID string) {
 	timer := time.NewTimer(wait)
@@ -67,8 +67,7 @@ func (g *Gateway) awaitVerdict(w http.ResponseWriter, r *http.Request, verdict <
 			return
 		}
 		rej := u.Rejected
-		writeProblem(w, r, http.StatusConflict, "bid-rejected", rej.Detail,
-			schemas.FieldError{Field: "", Code: string(rej.Reason), Message: rej.Detail})
+		writeBidRefusal(w, r, schemas.FieldError{Field: "", Code: string(rej.Reason), Message: rej.Detail})
 		return
 	case <-timer.C:
 	case <-r.Context().Done():

@@ -26,16 +26,16 @@ import (
 
 	"github.com/auctionflow/auction/functions/analytics"
 	"github.com/auctionflow/auction/functions/analytics/analyticstest"
+	"github.com/auctionflow/auction/functions/faas"
 	"github.com/auctionflow/auction/functions/lineage"
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/functions/placeitem"
-	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
 	"github.com/auctionflow/auction/services/gateway"
 	"github.com/auctionflow/auction/services/live"
-	"github.com/auctionflow/auction/services/users"
 	"github.com/auctionflow/auction/streams/auction"
 )
 
@@ -677,7 +677,7 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 		Bidders: []string{"u-bob"}, EndsAt: endsAt, ClosedAt: endsAt}}
 	unsold := live.Update{Completed: &schemas.ItemCompleted{ItemID: "item-50", SellerID: sellerID, Title: "Bicycle",
 		Category: "lamps", EndsAt: endsAt, ClosedAt: endsAt}}
-	unavailable := fmt.Errorf("produce: %w", kafkaio.ErrUnavailable)
+	unavailable := fmt.Errorf("produce: %w", faas.ErrUnavailable)
 	inbox := map[string][]notify.Notification{
 		sellerID: {
 			{ID: "item-42/" + sellerID + "/sold", UserID: sellerID, ItemID: "item-42", Kind: schemas.NotifySold,
@@ -1012,9 +1012,9 @@ func specGateway(t *testing.T, d specDeps) *specEnv {
 	if err != nil {
 		t.Fatalf("hash password: got %v, want nil", err)
 	}
-	dir := users.NewMemory()
-	if err := dir.Create(context.Background(), users.User{ID: sellerID, Name: "Ada", Email: email, PasswordHash: hash,
-		Address: users.Address{City: "London", Country: "GB"}}); err != nil {
+	dir := userdir.NewMemory()
+	if err := dir.Create(context.Background(), userdir.User{ID: sellerID, Name: "Ada", Email: email, PasswordHash: hash,
+		Address: userdir.Address{City: "London", Country: "GB"}}); err != nil {
 		t.Fatalf("create user: got %v, want nil", err)
 	}
 	placeItem := d.placeItem

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/services/gateway"
-	"github.com/auctionflow/auction/services/users"
 )
 
 // TestRateLimit: a user over the limit gets 429 problem+json with
@@ -15,7 +15,7 @@ import (
 func TestRateLimit(t *testing.T) {
 	e := newEnv(t)
 	e.handler = gateway.New(gateway.Deps{
-		Tokens: e.tokens, Users: users.NewMemory(), PlaceItem: e.place, Auctions: e.auctions,
+		Tokens: e.tokens, Users: userdir.NewMemory(), PlaceItem: e.place, Auctions: e.auctions,
 		RateLimit: gateway.RateLimit{Rate: 0.5, Burst: 2},
 		Log:       slog.New(slog.NewTextHandler(e.logs, nil)),
 	}).Routes()

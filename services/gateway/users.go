@@ -11,23 +11,23 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
-	"github.com/auctionflow/auction/services/users"
 )
 
 type registerRequest struct {
-	Name     string        `json:"name"`
-	Email    string        `json:"email"`
-	Password string        `json:"password"`
-	Address  users.Address `json:"address"`
+	Name     string          `json:"name"`
+	Email    string          `json:"email"`
+	Password string          `json:"password"`
+	Address  userdir.Address `json:"address"`
 }
 
 type userResponse struct {
-	ID        string        `json:"id"`
-	Name      string        `json:"name"`
-	Email     string        `json:"email"`
-	Address   users.Address `json:"address"`
-	CreatedAt time.Time     `json:"createdAt"`
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Email     string          `json:"email"`
+	Address   userdir.Address `json:"address"`
+	CreatedAt time.Time       `json:"createdAt"`
 }
 
 // register creates an account: 201 with the user, 409 if the email is taken.
@@ -40,18 +40,18 @@ func (g *Gateway) register(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusUnprocessableEntity, "invalid-user", "the registration was refused", errs...)
 		return
 	}
-	hash, err := users.HashPassword(req.Password)
+	hash, err := userdir.HashPassword(req.Password)
 	if err != nil {
 		g.internal(w, r, err)
 		return
 	}
-	u := users.User{
+	u := userdir.User{
 		ID: "u-" + uuid.Must(uuid.NewV7()).String(), Name: strings.TrimSpace(req.Name),
-		Email: users.NormalizeEmail(req.Email), PasswordHash: hash, Address: req.Address,
+		Email: userdir.NormalizeEmail(req.Email), PasswordHash: hash, Address: req.Address,
 		CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 	}
 	switch err := g.Users.Create(r.Context(), u); {
-	case errors.Is(err, users.ErrDuplicateEmail):
+	case errors.Is(err, userdir.ErrDuplicateEmail):
 		writeProblem(w, r, http.StatusConflict, "duplicate-email", "an account with this email exists")
 		return
 	case err != nil:

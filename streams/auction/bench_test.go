@@ -2,9 +2,10 @@ package auction_test
 
 import (
 	"fmt"
-	"github.com/auctionflow/auction/schemas/cekafka"
 	"testing"
 	"time"
+
+	"github.com/auctionflow/auction/schemas/cekafka"
 
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/streams/auction"

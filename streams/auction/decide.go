@@ -55,7 +55,11 @@ const VerdictAccepted = "accepted"
 //   - a bid is accepted only while the auction is open, if it was placed
 //     (event time, stamped at the edge) before endsAt, by someone other than
 //     the seller, in the item's currency, at or above the starting price and
-//     at least the minimum increment above the highest bid;
+//     at least the minimum increment above the highest bid. A bid placed at
+//     or after endsAt is too_late, before the close or after it; one placed
+//     in time that meets a closed auction is auction_closed (the timing and
+//     own-item rules are schemas.BidTiming and schemas.BidOwnItem, which the
+//     edge applies too);
 //   - a close-due at or after endsAt closes the auction exactly once: sold to
 //     the highest bid if the reserve is met, unsold otherwise. Bids placed
 //     before endsAt that arrive before the close (within the grace period)
@@ -221,14 +225,15 @@ func (v Verdict) output(bidID, itemID string) Output {
 // judge returns why b must be refused, or "" to accept it.
 func judge(s State, b schemas.BidPlaced) (schemas.RejectReason, string) {
 	item := s.Item
+	// The rules the edge applies too come from schemas, so both give the
+	// same reason for the same bid.
+	if r, d := schemas.BidTiming(b.PlacedAt, item.EndsAt, s.Status == StatusClosed); r != "" {
+		return r, d
+	}
+	if r, d := schemas.BidOwnItem(b.Bidder.ID, item.Seller.ID); r != "" {
+		return r, d
+	}
 	switch {
-	case s.Status == StatusClosed:
-		return schemas.ReasonAuctionClosed, "the auction has closed"
-	case !b.PlacedAt.Before(item.EndsAt):
-		return schemas.ReasonTooLate, fmt.Sprintf("placed at %s, the auction ended at %s",
-			b.PlacedAt.Format(time.RFC3339Nano), item.EndsAt.Format(time.RFC3339Nano))
-	case b.Bidder.ID == item.Seller.ID:
-		return schemas.ReasonOwnItem, "sellers cannot bid on their own items"
 	case b.Amount.Currency != item.StartingPrice.Currency:
 		return schemas.ReasonCurrencyMismatch, fmt.Sprintf("the item is sold in %s", item.StartingPrice.Currency)
 	case b.Amount.Amount < item.StartingPrice.Amount:
@@ -267,7 +272,11 @@ func closeDue(s State, c schemas.CloseDue, eventID string, offset int64, now tim
 		return s, nil
 	}
 	item := s.Item
-	reserveMet := item.ReservePrice == nil || (s.Highest != nil && s.Highest.Amount.Amount >= item.ReservePrice.Amount)
+	var highest *schemas.Money
+	if s.Highest != nil {
+		highest = &s.Highest.Amount
+	}
+	reserveMet := schemas.ReserveMet(item.ReservePrice, highest)
 	res := schemas.ItemCompleted{
 		ItemID: item.ItemID, SellerID: item.Seller.ID, Title: item.Title, Category: item.Category,
 		ReserveMet: reserveMet, BidCount: s.BidCount, Bidders: append([]string{}, s.Bidders...),

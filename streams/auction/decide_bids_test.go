@@ -354,12 +354,12 @@ func TestDecideBidRejected(t *testing.T) {
 			wantReason: schemas.ReasonAuctionClosed,
 		},
 		{
-			name:       "after the close, a bid placed after endsAt",
+			name:       "after the close, a bid placed after endsAt is late, not merely after the close",
 			prior:      []schemas.BidPlaced{leader},
 			closed:     true,
 			bid:        mkBid(item, "bid-x", "alice", 300000, item.EndsAt.Add(time.Second)),
 			now:        item.EndsAt.Add(2 * time.Minute),
-			wantReason: schemas.ReasonAuctionClosed,
+			wantReason: schemas.ReasonTooLate,
 		},
 	}
 	for _, tc := range tests {

@@ -17,7 +17,6 @@ import (
 	"go.opentelemetry.io/otel/codes"
 
 	"github.com/auctionflow/auction/internal/kafkaio"
-	"github.com/auctionflow/auction/internal/metrics"
 	"github.com/auctionflow/auction/internal/telemetry"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/schemas/cekafka"
@@ -42,9 +41,34 @@ type Config struct {
 	Log     *slog.Logger
 	// Now is the processor's clock; tests pass a fixed one.
 	Now func() time.Time
-	// Metrics, if set, counts decisions and dead letters.
-	Metrics *metrics.Metrics
+	// Observe, if set, is told what the processor decides.
+	Observe Observer
 }
+
+// Observer is told what the processor decides: every verdict, every auction
+// that opens or closes, every record it dead-letters. It is declared here,
+// by its user, so the processor depends on what it reports and not on a
+// metrics library; internal/metrics.Metrics is the implementation that
+// cmd/auction wires in. Calls come from the processor's partition
+// goroutines, so an implementation must be safe for concurrent use and
+// quick.
+type Observer interface {
+	// Decision is one verdict; reason is empty for an accepted bid.
+	Decision(accepted bool, reason string)
+	AuctionOpened()
+	// AuctionClosed is one completion: outcome is "sold" or "unsold".
+	AuctionClosed(outcome string)
+	// DeadLetter is a record moved to the dead-letter topic by consumer.
+	DeadLetter(consumer string)
+}
+
+// unobserved is the Observer of a processor nobody measures.
+type unobserved struct{}
+
+func (unobserved) Decision(bool, string) {}
+func (unobserved) AuctionOpened()        {}
+func (unobserved) AuctionClosed(string)  {}
+func (unobserved) DeadLetter(string)     {}
 
 // Graph is the processor's goka group graph. Its inputs are auction.items
 // and auction.bids, which carries the closer's close-dues too. goka reads
@@ -93,6 +117,9 @@ func New(cfg Config) (*Processor, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Observe == nil {
+		cfg.Observe = unobserved{}
 	}
 	if cfg.Storage == nil {
 		cfg.Storage = kafkaio.MemoryStorage()
@@ -233,10 +260,10 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	for _, o := range outs {
 		switch d := o.Data.(type) {
 		case schemas.BidAccepted:
-			p.cfg.Metrics.Decision(true, "")
+			p.cfg.Observe.Decision(true, "")
 			span.SetAttributes(attribute.String("auction.verdict", "accepted"))
 		case schemas.BidRejected:
-			p.cfg.Metrics.Decision(false, string(d.Reason))
+			p.cfg.Observe.Decision(false, string(d.Reason))
 			span.SetAttributes(attribute.String("auction.verdict", "rejected"), attribute.String("auction.reason", string(d.Reason)))
 		}
 		cause := in.EventID
@@ -278,20 +305,20 @@ func (p *Processor) decode(topic string, m cekafka.Message) (Input, error) {
 	return in, nil
 }
 
-// count tells the metrics about an auction that opened or closed.
+// count tells the observer about an auction that opened or closed.
 func (p *Processor) count(before, after State) {
 	if before.Status == after.Status {
 		return
 	}
 	switch {
 	case after.Status == StatusOpen:
-		p.cfg.Metrics.AuctionOpened()
+		p.cfg.Observe.AuctionOpened()
 	case after.Status == StatusClosed && after.Result != nil:
 		outcome := "unsold"
 		if after.Result.Sold {
 			outcome = "sold"
 		}
-		p.cfg.Metrics.AuctionClosed(outcome)
+		p.cfg.Observe.AuctionClosed(outcome)
 	}
 }
 
@@ -318,7 +345,7 @@ func (p *Processor) emit(ctx goka.Context, tctx context.Context, cause string, o
 func (p *Processor) deadLetter(ctx goka.Context, tctx context.Context, m cekafka.Message, cause error) {
 	p.cfg.Log.WarnContext(tctx, "dead-lettering record", "topic", ctx.Topic(), "partition", ctx.Partition(),
 		"offset", ctx.Offset(), "err", cause)
-	p.cfg.Metrics.DeadLetter(string(Group))
+	p.cfg.Observe.DeadLetter(string(Group))
 	rec := kafkaio.DeadLetter(m, schemas.DeadLetter{
 		Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(),
 		Error: cause.Error(), Attempts: 1, Consumer: string(Group), At: p.cfg.Now(),

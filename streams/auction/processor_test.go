@@ -3,9 +3,12 @@ package auction_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,11 +28,15 @@ var testNow = time.Date(2025, 3, 14, 9, 13, 0, 0, time.UTC)
 // it when t ends.
 func startTester(t testing.TB) *tester.Tester {
 	t.Helper()
+	return startTesterWith(t, auction.Config{Now: func() time.Time { return testNow }})
+}
+
+// startTesterWith is startTester with cfg (its log discarded).
+func startTesterWith(t testing.TB, cfg auction.Config) *tester.Tester {
+	t.Helper()
 	tt := tester.New(t)
-	p, err := auction.New(auction.Config{
-		Log: slog.New(slog.DiscardHandler),
-		Now: func() time.Time { return testNow },
-	})
+	cfg.Log = slog.New(slog.DiscardHandler)
+	p, err := auction.New(cfg)
 	if err != nil {
 		t.Fatalf("new processor: %v", err)
 	}
@@ -124,6 +131,54 @@ func assertOpen(t *testing.T, tt *tester.Tester, item schemas.ItemPlaced) {
 	want := auction.State{Status: auction.StatusOpen, Item: &item, Version: 1}
 	if !reflect.DeepEqual(*s, want) {
 		t.Fatalf("got state %+v (item %+v), want %+v (item %+v)", *s, s.Item, want, want.Item)
+	}
+}
+
+// observed records what a processor reports.
+type observed struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (o *observed) add(e string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.events = append(o.events, e)
+}
+
+func (o *observed) Decision(accepted bool, reason string) {
+	o.add(fmt.Sprintf("decision %v %s", accepted, reason))
+}
+func (o *observed) AuctionOpened()               { o.add("opened") }
+func (o *observed) AuctionClosed(outcome string) { o.add("closed " + outcome) }
+func (o *observed) DeadLetter(consumer string)   { o.add("dead letter " + consumer) }
+
+// TestProcessorReportsToObserver: the observer hears of every verdict, the
+// auction opening and closing, and a dead-lettered record, in order.
+func TestProcessorReportsToObserver(t *testing.T) {
+	item := goldenItem(t)
+	obs := &observed{}
+	// The clock is past endsAt, so the close-due closes the auction.
+	tt := startTesterWith(t, auction.Config{Now: func() time.Time { return item.EndsAt.Add(time.Minute) }, Observe: obs})
+
+	consume(tt, schemas.TopicItems, item.ItemID, newEvent(t, schemas.TypeItemPlaced, "evt-item", item.ItemID, item))
+	placed := item.EndsAt.Add(-time.Hour)
+	for _, b := range []schemas.BidPlaced{
+		mkBid(item, "bid-1", "usr_1", item.StartingPrice.Amount, placed),
+		mkBid(item, "bid-2", "usr_2", item.StartingPrice.Amount, placed.Add(time.Second)),
+	} {
+		consume(tt, schemas.TopicBids, item.ItemID, newEvent(t, schemas.TypeBidPlaced, "evt-"+b.BidID, item.ItemID, b))
+	}
+	tt.Consume(schemas.TopicBids, item.ItemID, []byte("not a cloudevent"))
+	consume(tt, schemas.TopicBids, item.ItemID, newEvent(t, schemas.TypeCloseDue, "evt-close", item.ItemID,
+		schemas.CloseDue{ItemID: item.ItemID, EndsAt: item.EndsAt, CloseAt: item.EndsAt.Add(time.Second)}))
+
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	want := []string{"opened", "decision true ", "decision false " + string(schemas.ReasonBelowIncrement),
+		"dead letter " + string(auction.Group), "closed unsold"}
+	if !slices.Equal(obs.events, want) {
+		t.Fatalf("got %q, want %q", obs.events, want)
 	}
 }
 

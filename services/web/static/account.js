@@ -136,8 +136,8 @@ export function sellView(view) {
     return;
   }
   const msg = h('div', { id: 'sell-message', role: 'alert', hidden: true });
-  const title = h('input', { id: 'sell-title', name: 'title', required: true, maxlength: 200 });
-  const description = h('textarea', { id: 'sell-description', name: 'description', rows: 3 });
+  const title = h('input', { id: 'sell-title', name: 'title', required: true, maxlength: 120 });
+  const description = h('textarea', { id: 'sell-description', name: 'description', rows: 3, maxlength: 4000 });
   const category = h('input', { id: 'sell-category', name: 'category', required: true, pattern: '[a-z0-9-]{1,40}', autocapitalize: 'none' });
   const currency = h('select', { id: 'sell-currency', name: 'currency' }, CURRENCIES.map((c) => h('option', { value: c }, c)));
   const starting = h('input', { id: 'sell-starting', name: 'startingPrice', inputmode: 'decimal', required: true, autocomplete: 'off' });

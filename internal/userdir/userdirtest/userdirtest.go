@@ -1,9 +1,9 @@
-// Package userstest is the contract every users.Directory keeps, written once
+// Package userdirtest is the contract every userdir.Directory keeps, written once
 // and run against each implementation: the in-memory Memory the embedded mode
 // and unit tests use, and Dynamo on dynalite or DynamoDB. A behaviour the fake
 // has and the real store lacks (or the reverse) fails here rather than in
 // production.
-package userstest
+package userdirtest
 
 import (
 	"bytes"
@@ -16,16 +16,16 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/auctionflow/auction/services/users"
+	"github.com/auctionflow/auction/internal/userdir"
 )
 
 // RunDirectoryContract runs the contract as subtests of t. newDir returns an
 // empty Directory for one subtest; the subtests run in parallel, so
 // directories must not share data (for DynamoDB: one table each).
-func RunDirectoryContract(t *testing.T, newDir func(t *testing.T) users.Directory) {
+func RunDirectoryContract(t *testing.T, newDir func(t *testing.T) userdir.Directory) {
 	tests := []struct {
 		name string
-		run  func(t *testing.T, dir users.Directory)
+		run  func(t *testing.T, dir userdir.Directory)
 	}{
 		{"RoundTrip", testRoundTrip},
 		{"SparseUser", testSparseUser},
@@ -46,18 +46,18 @@ func RunDirectoryContract(t *testing.T, newDir func(t *testing.T) users.Director
 
 // testRoundTrip: every field comes back from Get and ByEmail, the email in
 // its normalized form, and ByEmail ignores case and surrounding spaces.
-func testRoundTrip(t *testing.T, dir users.Directory) {
+func testRoundTrip(t *testing.T, dir userdir.Directory) {
 	ctx := t.Context()
 	hash, err := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := users.User{
+	in := userdir.User{
 		ID:           "u-ada",
 		Name:         "Ada Lovelace",
 		Email:        "  Ada.Lovelace@Example.COM ",
 		PasswordHash: hash,
-		Address: users.Address{
+		Address: userdir.Address{
 			Line1:    "12 St James's Square",
 			City:     "London",
 			Postcode: "SW1Y 4JH",
@@ -78,7 +78,7 @@ func testRoundTrip(t *testing.T, dir users.Directory) {
 		t.Fatalf("Get(%q): %v", in.ID, err)
 	}
 	checkUser(t, "Get", got, want)
-	if err := users.CheckPassword(got, "correct horse"); err != nil {
+	if err := userdir.CheckPassword(got, "correct horse"); err != nil {
 		t.Errorf("CheckPassword on the user from Get: %v", err)
 	}
 
@@ -95,9 +95,9 @@ func testRoundTrip(t *testing.T, dir users.Directory) {
 // testSparseUser: a user with only an id and an email (no name, address,
 // hash or creation time) is stored and read back as such; empty values are
 // values, not errors.
-func testSparseUser(t *testing.T, dir users.Directory) {
+func testSparseUser(t *testing.T, dir userdir.Directory) {
 	ctx := t.Context()
-	want := users.User{ID: "u-sparse", Email: "sparse@example.com"}
+	want := userdir.User{ID: "u-sparse", Email: "sparse@example.com"}
 	if err := dir.Create(ctx, want); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
@@ -113,22 +113,22 @@ func testSparseUser(t *testing.T, dir users.Directory) {
 	checkUser(t, "ByEmail", got, want)
 }
 
-func testDuplicateEmailIgnoresCase(t *testing.T, dir users.Directory) {
+func testDuplicateEmailIgnoresCase(t *testing.T, dir userdir.Directory) {
 	ctx := t.Context()
 	if err := dir.Create(ctx, user(1, "bob@example.com")); err != nil {
 		t.Fatalf("Create first: %v", err)
 	}
 	for i, email := range []string{"bob@example.com", "BOB@example.com", " Bob@Example.Com "} {
 		err := dir.Create(ctx, user(10+i, email))
-		if !errors.Is(err, users.ErrDuplicateEmail) {
-			t.Errorf("Create with %q: got %v, want %v", email, err, users.ErrDuplicateEmail)
+		if !errors.Is(err, userdir.ErrDuplicateEmail) {
+			t.Errorf("Create with %q: got %v, want %v", email, err, userdir.ErrDuplicateEmail)
 		}
 	}
 }
 
 // testFailedDuplicateKeepsFirst: the losing Create leaves no trace, neither
 // a second user nor a change to the first.
-func testFailedDuplicateKeepsFirst(t *testing.T, dir users.Directory) {
+func testFailedDuplicateKeepsFirst(t *testing.T, dir userdir.Directory) {
 	ctx := t.Context()
 	first := user(1, "carol@example.com")
 	if err := dir.Create(ctx, first); err != nil {
@@ -137,8 +137,8 @@ func testFailedDuplicateKeepsFirst(t *testing.T, dir users.Directory) {
 	second := user(2, "CAROL@example.com")
 	second.Name = "Someone Else"
 	second.PasswordHash = []byte("another hash")
-	if err := dir.Create(ctx, second); !errors.Is(err, users.ErrDuplicateEmail) {
-		t.Fatalf("Create second: got %v, want %v", err, users.ErrDuplicateEmail)
+	if err := dir.Create(ctx, second); !errors.Is(err, userdir.ErrDuplicateEmail) {
+		t.Fatalf("Create second: got %v, want %v", err, userdir.ErrDuplicateEmail)
 	}
 
 	got, err := dir.ByEmail(ctx, "carol@example.com")
@@ -151,21 +151,21 @@ func testFailedDuplicateKeepsFirst(t *testing.T, dir users.Directory) {
 		t.Fatalf("Get first: %v", err)
 	}
 	checkUser(t, "Get first after the failed duplicate", got, first)
-	if got, err := dir.Get(ctx, second.ID); !errors.Is(err, users.ErrNotFound) {
-		t.Errorf("Get second: got %+v, %v; want %v", got, err, users.ErrNotFound)
+	if got, err := dir.Get(ctx, second.ID); !errors.Is(err, userdir.ErrNotFound) {
+		t.Errorf("Get second: got %+v, %v; want %v", got, err, userdir.ErrNotFound)
 	}
 }
 
 // testCreateTwice: repeating a Create that succeeded (a client retry after a
 // lost response) reports the email as taken and changes nothing.
-func testCreateTwice(t *testing.T, dir users.Directory) {
+func testCreateTwice(t *testing.T, dir userdir.Directory) {
 	ctx := t.Context()
 	u := user(1, "dave@example.com")
 	if err := dir.Create(ctx, u); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
-	if err := dir.Create(ctx, u); !errors.Is(err, users.ErrDuplicateEmail) {
-		t.Errorf("Create again: got %v, want %v", err, users.ErrDuplicateEmail)
+	if err := dir.Create(ctx, u); !errors.Is(err, userdir.ErrDuplicateEmail) {
+		t.Errorf("Create again: got %v, want %v", err, userdir.ErrDuplicateEmail)
 	}
 	got, err := dir.ByEmail(ctx, u.Email)
 	if err != nil {
@@ -174,15 +174,15 @@ func testCreateTwice(t *testing.T, dir users.Directory) {
 	checkUser(t, "ByEmail", got, u)
 }
 
-func testNotFound(t *testing.T, dir users.Directory) {
+func testNotFound(t *testing.T, dir userdir.Directory) {
 	ctx := t.Context()
 	check := func(when string) {
 		t.Helper()
-		if got, err := dir.Get(ctx, "no-such-id"); !errors.Is(err, users.ErrNotFound) {
-			t.Errorf("%s: Get(unknown id): got %+v, %v; want %v", when, got, err, users.ErrNotFound)
+		if got, err := dir.Get(ctx, "no-such-id"); !errors.Is(err, userdir.ErrNotFound) {
+			t.Errorf("%s: Get(unknown id): got %+v, %v; want %v", when, got, err, userdir.ErrNotFound)
 		}
-		if got, err := dir.ByEmail(ctx, "nobody@example.com"); !errors.Is(err, users.ErrNotFound) {
-			t.Errorf("%s: ByEmail(unknown email): got %+v, %v; want %v", when, got, err, users.ErrNotFound)
+		if got, err := dir.ByEmail(ctx, "nobody@example.com"); !errors.Is(err, userdir.ErrNotFound) {
+			t.Errorf("%s: ByEmail(unknown email): got %+v, %v; want %v", when, got, err, userdir.ErrNotFound)
 		}
 	}
 	check("empty directory")
@@ -194,7 +194,7 @@ func testNotFound(t *testing.T, dir users.Directory) {
 
 // testConcurrentSameEmail: of racing registrations of one email, exactly one
 // wins, and every loser is told the email is taken.
-func testConcurrentSameEmail(t *testing.T, dir users.Directory) {
+func testConcurrentSameEmail(t *testing.T, dir userdir.Directory) {
 	ctx := t.Context()
 	const n = 10
 	var (
@@ -223,8 +223,8 @@ func testConcurrentSameEmail(t *testing.T, dir users.Directory) {
 			t.Errorf("Create %d and Create %d both succeeded; want exactly one", winner, i)
 		case err == nil:
 			winner = i
-		case !errors.Is(err, users.ErrDuplicateEmail):
-			t.Errorf("Create %d: got %v, want nil or %v", i, err, users.ErrDuplicateEmail)
+		case !errors.Is(err, userdir.ErrDuplicateEmail):
+			t.Errorf("Create %d: got %v, want nil or %v", i, err, userdir.ErrDuplicateEmail)
 		}
 	}
 	if winner < 0 {
@@ -241,13 +241,13 @@ func testConcurrentSameEmail(t *testing.T, dir users.Directory) {
 		if i == winner {
 			continue
 		}
-		if _, err := dir.Get(ctx, user(i, "").ID); !errors.Is(err, users.ErrNotFound) {
-			t.Errorf("Get loser %d: got %v, want %v", i, err, users.ErrNotFound)
+		if _, err := dir.Get(ctx, user(i, "").ID); !errors.Is(err, userdir.ErrNotFound) {
+			t.Errorf("Get loser %d: got %v, want %v", i, err, userdir.ErrNotFound)
 		}
 	}
 }
 
-func testManyUsers(t *testing.T, dir users.Directory) {
+func testManyUsers(t *testing.T, dir userdir.Directory) {
 	ctx := t.Context()
 	const n = 50
 	for i := range n {
@@ -274,20 +274,20 @@ func testManyUsers(t *testing.T, dir users.Directory) {
 
 // user returns a distinct, fully populated user; email is stored as given, so
 // pass it normalized when the result is also the expected value.
-func user(i int, email string) users.User {
-	return users.User{
+func user(i int, email string) userdir.User {
+	return userdir.User{
 		ID:           fmt.Sprintf("user-%03d", i),
 		Name:         fmt.Sprintf("User %d", i),
 		Email:        email,
 		PasswordHash: []byte(fmt.Sprintf("hash-%d\x00\xff", i)), // binary, not text
-		Address:      users.Address{Line1: fmt.Sprintf("%d High Street", i), City: "Leeds", Postcode: "LS1 1AA", Country: "GB"},
+		Address:      userdir.Address{Line1: fmt.Sprintf("%d High Street", i), City: "Leeds", Postcode: "LS1 1AA", Country: "GB"},
 		CreatedAt:    time.Date(2025, 1, 2, 3, 4, 5, i, time.UTC),
 	}
 }
 
 // checkUser compares every field. CreatedAt must hold the instant to the
 // second or better; the zone it comes back in is the store's business.
-func checkUser(t *testing.T, what string, got, want users.User) {
+func checkUser(t *testing.T, what string, got, want userdir.User) {
 	t.Helper()
 	if d := got.CreatedAt.Sub(want.CreatedAt).Abs(); d >= time.Second {
 		t.Errorf("%s: CreatedAt: got %v, want %v", what, got.CreatedAt, want.CreatedAt)

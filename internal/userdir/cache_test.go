@@ -1,4 +1,4 @@
-package users_test
+package userdir_test
 
 import (
 	"context"
@@ -6,16 +6,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auctionflow/auction/services/users"
+	"github.com/auctionflow/auction/internal/userdir"
 )
 
 // countingDir counts directory reads.
 type countingDir struct {
-	*users.Memory
+	*userdir.Memory
 	gets int
 }
 
-func (c *countingDir) Get(ctx context.Context, id string) (users.User, error) {
+func (c *countingDir) Get(ctx context.Context, id string) (userdir.User, error) {
 	c.gets++
 	return c.Memory.Get(ctx, id)
 }
@@ -38,18 +38,18 @@ func TestCachedStalenessPolicy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-			mem := users.NewMemory()
-			if err := mem.Create(ctx, users.User{ID: "u1", Name: "Old", Email: "a@example.com"}); err != nil {
+			mem := userdir.NewMemory()
+			if err := mem.Create(ctx, userdir.User{ID: "u1", Name: "Old", Email: "a@example.com"}); err != nil {
 				t.Fatal(err)
 			}
 			dir := &countingDir{Memory: mem}
-			c := users.NewCached(dir, tt.ttl, clock)
+			c := userdir.NewCached(dir, tt.ttl, clock)
 			if u, err := c.Get(ctx, "u1"); err != nil || u.Name != "Old" {
 				t.Fatalf("first get: got %+v, %v, want Old", u, err)
 			}
 			// The directory changes behind the cache's back.
-			renamed := users.NewMemory()
-			if err := renamed.Create(ctx, users.User{ID: "u1", Name: "New", Email: "a@example.com"}); err != nil {
+			renamed := userdir.NewMemory()
+			if err := renamed.Create(ctx, userdir.User{ID: "u1", Name: "New", Email: "a@example.com"}); err != nil {
 				t.Fatal(err)
 			}
 			dir.Memory = renamed
@@ -70,12 +70,12 @@ func TestCachedStalenessPolicy(t *testing.T) {
 
 func TestCachedDoesNotCacheMisses(t *testing.T) {
 	ctx := context.Background()
-	mem := users.NewMemory()
-	c := users.NewCached(mem, time.Hour, nil)
-	if _, err := c.Get(ctx, "u2"); !errors.Is(err, users.ErrNotFound) {
+	mem := userdir.NewMemory()
+	c := userdir.NewCached(mem, time.Hour, nil)
+	if _, err := c.Get(ctx, "u2"); !errors.Is(err, userdir.ErrNotFound) {
 		t.Fatalf("got %v, want ErrNotFound", err)
 	}
-	if err := mem.Create(ctx, users.User{ID: "u2", Name: "Late", Email: "late@example.com"}); err != nil {
+	if err := mem.Create(ctx, userdir.User{ID: "u2", Name: "Late", Email: "late@example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	if u, err := c.Get(ctx, "u2"); err != nil || u.Name != "Late" {

@@ -1,11 +1,11 @@
-package users_test
+package userdir_test
 
 import (
 	"testing"
 
 	"github.com/auctionflow/auction/internal/dynamotest"
-	"github.com/auctionflow/auction/services/users"
-	"github.com/auctionflow/auction/services/users/userstest"
+	"github.com/auctionflow/auction/internal/userdir"
+	"github.com/auctionflow/auction/internal/userdir/userdirtest"
 )
 
 // TestDirectoryContract runs the one Directory contract against the fake and
@@ -14,13 +14,13 @@ import (
 func TestDirectoryContract(t *testing.T) {
 	t.Run("memory", func(t *testing.T) {
 		t.Parallel()
-		userstest.RunDirectoryContract(t, func(*testing.T) users.Directory { return users.NewMemory() })
+		userdirtest.RunDirectoryContract(t, func(*testing.T) userdir.Directory { return userdir.NewMemory() })
 	})
 	t.Run("dynamo", func(t *testing.T) {
 		t.Parallel()
 		client := dynamotest.Client(t)
-		userstest.RunDirectoryContract(t, func(t *testing.T) users.Directory {
-			return users.NewDynamo(client, newTable(t, client))
+		userdirtest.RunDirectoryContract(t, func(t *testing.T) userdir.Directory {
+			return userdir.NewDynamo(client, newTable(t, client))
 		})
 	})
 }

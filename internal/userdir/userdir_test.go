@@ -1,4 +1,4 @@
-package users_test
+package userdir_test
 
 import (
 	"context"
@@ -8,18 +8,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auctionflow/auction/services/users"
+	"github.com/auctionflow/auction/internal/userdir"
 )
 
 func TestMemory(t *testing.T) {
 	ctx := context.Background()
-	m := users.NewMemory()
-	ada := users.User{ID: "u-1", Name: "Ada", Email: "  Ada@Example.COM ",
-		Address: users.Address{City: "London", Country: "GB"}, CreatedAt: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	m := userdir.NewMemory()
+	ada := userdir.User{ID: "u-1", Name: "Ada", Email: "  Ada@Example.COM ",
+		Address: userdir.Address{City: "London", Country: "GB"}, CreatedAt: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	if err := m.Create(ctx, ada); err != nil {
 		t.Fatalf("Create: got %v, want nil", err)
 	}
-	if err := m.Create(ctx, users.User{ID: "u-2", Name: "Grace", Email: "grace@example.com"}); err != nil {
+	if err := m.Create(ctx, userdir.User{ID: "u-2", Name: "Grace", Email: "grace@example.com"}); err != nil {
 		t.Fatalf("Create: got %v, want nil", err)
 	}
 	want := ada
@@ -33,8 +33,8 @@ func TestMemory(t *testing.T) {
 		}{
 			{id: "u-1", wantID: "u-1"},
 			{id: "u-2", wantID: "u-2"},
-			{id: "u-3", wantErr: users.ErrNotFound},
-			{id: "", wantErr: users.ErrNotFound},
+			{id: "u-3", wantErr: userdir.ErrNotFound},
+			{id: "", wantErr: userdir.ErrNotFound},
 		}
 		for _, tt := range tests {
 			got, err := m.Get(ctx, tt.id)
@@ -61,8 +61,8 @@ func TestMemory(t *testing.T) {
 			{email: "ADA@EXAMPLE.COM", wantID: "u-1"},
 			{email: " ada@example.com\t", wantID: "u-1"},
 			{email: "Grace@example.com", wantID: "u-2"},
-			{email: "nobody@example.com", wantErr: users.ErrNotFound},
-			{email: "", wantErr: users.ErrNotFound},
+			{email: "nobody@example.com", wantErr: userdir.ErrNotFound},
+			{email: "", wantErr: userdir.ErrNotFound},
 		}
 		for _, tt := range tests {
 			got, err := m.ByEmail(ctx, tt.email)
@@ -77,13 +77,13 @@ func TestMemory(t *testing.T) {
 
 	t.Run("duplicate email", func(t *testing.T) {
 		for _, email := range []string{"ada@example.com", "ADA@example.com", " ada@EXAMPLE.com "} {
-			err := m.Create(ctx, users.User{ID: "u-9", Name: "Impostor", Email: email})
-			if !errors.Is(err, users.ErrDuplicateEmail) {
-				t.Fatalf("Create(%q) error: got %v, want %v", email, err, users.ErrDuplicateEmail)
+			err := m.Create(ctx, userdir.User{ID: "u-9", Name: "Impostor", Email: email})
+			if !errors.Is(err, userdir.ErrDuplicateEmail) {
+				t.Fatalf("Create(%q) error: got %v, want %v", email, err, userdir.ErrDuplicateEmail)
 			}
 		}
-		if _, err := m.Get(ctx, "u-9"); !errors.Is(err, users.ErrNotFound) {
-			t.Fatalf("Get(u-9) after refused create: got %v, want %v", err, users.ErrNotFound)
+		if _, err := m.Get(ctx, "u-9"); !errors.Is(err, userdir.ErrNotFound) {
+			t.Fatalf("Get(u-9) after refused create: got %v, want %v", err, userdir.ErrNotFound)
 		}
 		got, _ := m.ByEmail(ctx, "ada@example.com")
 		if got.ID != "u-1" {
@@ -94,7 +94,7 @@ func TestMemory(t *testing.T) {
 
 func TestMemoryConcurrentCreate(t *testing.T) {
 	// Many writers race for one address: exactly one wins.
-	m := users.NewMemory()
+	m := userdir.NewMemory()
 	const n = 16
 	errs := make(chan error, n)
 	var wg sync.WaitGroup
@@ -102,7 +102,7 @@ func TestMemoryConcurrentCreate(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- m.Create(context.Background(), users.User{ID: string(rune('a' + i)), Email: "same@example.com"})
+			errs <- m.Create(context.Background(), userdir.User{ID: string(rune('a' + i)), Email: "same@example.com"})
 		}()
 	}
 	wg.Wait()
@@ -112,10 +112,10 @@ func TestMemoryConcurrentCreate(t *testing.T) {
 		switch {
 		case err == nil:
 			ok++
-		case errors.Is(err, users.ErrDuplicateEmail):
+		case errors.Is(err, userdir.ErrDuplicateEmail):
 			dup++
 		default:
-			t.Fatalf("Create error: got %v, want nil or %v", err, users.ErrDuplicateEmail)
+			t.Fatalf("Create error: got %v, want nil or %v", err, userdir.ErrDuplicateEmail)
 		}
 	}
 	if ok != 1 || dup != n-1 {
@@ -124,7 +124,7 @@ func TestMemoryConcurrentCreate(t *testing.T) {
 }
 
 func TestCheckPassword(t *testing.T) {
-	hash, err := users.HashPassword("s3cret-passw0rd")
+	hash, err := userdir.HashPassword("s3cret-passw0rd")
 	if err != nil {
 		t.Fatalf("HashPassword: got %v, want nil", err)
 	}
@@ -138,14 +138,14 @@ func TestCheckPassword(t *testing.T) {
 		want     error
 	}{
 		{name: "right", hash: hash, password: "s3cret-passw0rd"},
-		{name: "wrong", hash: hash, password: "s3cret-passw0rD", want: users.ErrBadPassword},
-		{name: "empty", hash: hash, password: "", want: users.ErrBadPassword},
-		{name: "no hash", hash: nil, password: "", want: users.ErrBadPassword},
-		{name: "not a hash", hash: []byte("s3cret-passw0rd"), password: "s3cret-passw0rd", want: users.ErrBadPassword},
+		{name: "wrong", hash: hash, password: "s3cret-passw0rD", want: userdir.ErrBadPassword},
+		{name: "empty", hash: hash, password: "", want: userdir.ErrBadPassword},
+		{name: "no hash", hash: nil, password: "", want: userdir.ErrBadPassword},
+		{name: "not a hash", hash: []byte("s3cret-passw0rd"), password: "s3cret-passw0rd", want: userdir.ErrBadPassword},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := users.CheckPassword(users.User{ID: "u-1", PasswordHash: tt.hash}, tt.password)
+			err := userdir.CheckPassword(userdir.User{ID: "u-1", PasswordHash: tt.hash}, tt.password)
 			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
 				t.Fatalf("CheckPassword: got %v, want %v", err, tt.want)
 			}
@@ -187,7 +187,7 @@ func TestLocation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.country+"/"+tt.city, func(t *testing.T) {
-			got := users.User{Address: users.Address{City: tt.city, Country: tt.country}}.Location()
+			got := userdir.User{Address: userdir.Address{City: tt.city, Country: tt.country}}.Location()
 			if got != tt.want {
 				t.Fatalf("Location(%q, %q): got %q, want %q", tt.city, tt.country, got, tt.want)
 			}
@@ -205,7 +205,7 @@ func TestNormalizeEmail(t *testing.T) {
 		{"", ""},
 	}
 	for _, tt := range tests {
-		if got := users.NormalizeEmail(tt.in); got != tt.want {
+		if got := userdir.NormalizeEmail(tt.in); got != tt.want {
 			t.Fatalf("NormalizeEmail(%q): got %q, want %q", tt.in, got, tt.want)
 		}
 	}

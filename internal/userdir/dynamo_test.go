@@ -1,4 +1,4 @@
-package users_test
+package userdir_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/auctionflow/auction/internal/dynamotest"
-	"github.com/auctionflow/auction/services/users"
+	"github.com/auctionflow/auction/internal/userdir"
 )
 
 // The contract (contract_test.go) covers what every Directory does. These
@@ -22,12 +22,12 @@ import (
 // newTable creates an empty table for t and deletes it when t ends.
 func newTable(t *testing.T, client *dynamodb.Client) string {
 	t.Helper()
-	return dynamotest.NewTable(t, client, users.EnsureTable)
+	return dynamotest.NewTable(t, client, userdir.EnsureTable)
 }
 
 // faultyAPI passes calls to a real DynamoDB, except the ones a test breaks.
 type faultyAPI struct {
-	users.DynamoAPI
+	userdir.DynamoAPI
 	// beforeUserPut runs before a put of a user item; an error fails the put.
 	beforeUserPut func(ctx context.Context) error
 	// deleteErr fails every DeleteItem, as a crash before the compensation would.
@@ -52,13 +52,13 @@ func (f *faultyAPI) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput
 
 var errInjected = errors.New("injected fault")
 
-func testUser(id, email string) users.User {
-	return users.User{
+func testUser(id, email string) userdir.User {
+	return userdir.User{
 		ID:           id,
 		Name:         "Name of " + id,
 		Email:        email,
 		PasswordHash: []byte("hash of " + id),
-		Address:      users.Address{Line1: "1 Main St", City: "York", Postcode: "YO1 7HH", Country: "GB"},
+		Address:      userdir.Address{Line1: "1 Main St", City: "York", Postcode: "YO1 7HH", Country: "GB"},
 		CreatedAt:    time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC),
 	}
 }
@@ -92,18 +92,18 @@ func TestDynamoCreateReleasesClaim(t *testing.T) {
 			table := newTable(t, client)
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			faulty := users.NewDynamo(&faultyAPI{
+			faulty := userdir.NewDynamo(&faultyAPI{
 				DynamoAPI:     client,
 				beforeUserPut: func(context.Context) error { return tt.fault(cancel) },
 			}, table)
-			dir := users.NewDynamo(client, table)
+			dir := userdir.NewDynamo(client, table)
 
 			err := faulty.Create(ctx, testUser("u1", "grace@example.com"))
-			if !errors.Is(err, tt.wantErr) || errors.Is(err, users.ErrDuplicateEmail) {
+			if !errors.Is(err, tt.wantErr) || errors.Is(err, userdir.ErrDuplicateEmail) {
 				t.Fatalf("Create with fault: got %v, want %v", err, tt.wantErr)
 			}
-			if _, err := dir.ByEmail(t.Context(), "grace@example.com"); !errors.Is(err, users.ErrNotFound) {
-				t.Errorf("ByEmail after failed Create: got %v, want %v", err, users.ErrNotFound)
+			if _, err := dir.ByEmail(t.Context(), "grace@example.com"); !errors.Is(err, userdir.ErrNotFound) {
+				t.Errorf("ByEmail after failed Create: got %v, want %v", err, userdir.ErrNotFound)
 			}
 			if err := dir.Create(t.Context(), testUser("u2", "Grace@example.com")); err != nil {
 				t.Errorf("Create of another user with the released email: got %v, want nil", err)
@@ -120,22 +120,22 @@ func TestDynamoOrphanedClaim(t *testing.T) {
 	client := dynamotest.Client(t)
 	table := newTable(t, client)
 	ctx := t.Context()
-	crashed := users.NewDynamo(&faultyAPI{
+	crashed := userdir.NewDynamo(&faultyAPI{
 		DynamoAPI:     client,
 		beforeUserPut: func(context.Context) error { return errInjected },
 		deleteErr:     errInjected,
 	}, table)
-	dir := users.NewDynamo(client, table)
+	dir := userdir.NewDynamo(client, table)
 	u := testUser("u1", "heidi@example.com")
 
 	if err := crashed.Create(ctx, u); !errors.Is(err, errInjected) {
 		t.Fatalf("Create that crashes: got %v, want %v", err, errInjected)
 	}
-	if got, err := dir.ByEmail(ctx, u.Email); !errors.Is(err, users.ErrNotFound) {
-		t.Errorf("ByEmail with an orphaned claim: got %+v, %v; want %v", got, err, users.ErrNotFound)
+	if got, err := dir.ByEmail(ctx, u.Email); !errors.Is(err, userdir.ErrNotFound) {
+		t.Errorf("ByEmail with an orphaned claim: got %+v, %v; want %v", got, err, userdir.ErrNotFound)
 	}
-	if err := dir.Create(ctx, testUser("u2", u.Email)); !errors.Is(err, users.ErrDuplicateEmail) {
-		t.Errorf("Create by another id: got %v, want %v", err, users.ErrDuplicateEmail)
+	if err := dir.Create(ctx, testUser("u2", u.Email)); !errors.Is(err, userdir.ErrDuplicateEmail) {
+		t.Errorf("Create by another id: got %v, want %v", err, userdir.ErrDuplicateEmail)
 	}
 	if err := dir.Create(ctx, u); err != nil {
 		t.Fatalf("retry of the crashed Create: got %v, want nil", err)
@@ -150,7 +150,7 @@ func TestDynamoOrphanedClaim(t *testing.T) {
 	// A later attempt re-takes the existing claim, so when its user write
 	// fails it must leave the claim alone: releasing it would free the
 	// email of a registered user.
-	failing := users.NewDynamo(&faultyAPI{
+	failing := userdir.NewDynamo(&faultyAPI{
 		DynamoAPI:     client,
 		beforeUserPut: func(context.Context) error { return errInjected },
 	}, table)
@@ -160,8 +160,8 @@ func TestDynamoOrphanedClaim(t *testing.T) {
 	if got, err := dir.ByEmail(ctx, u.Email); err != nil || got.ID != u.ID {
 		t.Errorf("ByEmail after the failed repeat: got user %q, %v; want %q", got.ID, err, u.ID)
 	}
-	if err := dir.Create(ctx, u); !errors.Is(err, users.ErrDuplicateEmail) {
-		t.Errorf("Create of the registered user again: got %v, want %v", err, users.ErrDuplicateEmail)
+	if err := dir.Create(ctx, u); !errors.Is(err, userdir.ErrDuplicateEmail) {
+		t.Errorf("Create of the registered user again: got %v, want %v", err, userdir.ErrDuplicateEmail)
 	}
 }
 
@@ -169,13 +169,13 @@ func TestDynamoOrphanedClaim(t *testing.T) {
 // email it tried to claim is released.
 func TestDynamoIDInUse(t *testing.T) {
 	client := dynamotest.Client(t)
-	dir := users.NewDynamo(client, newTable(t, client))
+	dir := userdir.NewDynamo(client, newTable(t, client))
 	ctx := t.Context()
 	if err := dir.Create(ctx, testUser("u1", "ivan@example.com")); err != nil {
 		t.Fatal(err)
 	}
 	err := dir.Create(ctx, testUser("u1", "judy@example.com"))
-	if err == nil || errors.Is(err, users.ErrDuplicateEmail) {
+	if err == nil || errors.Is(err, userdir.ErrDuplicateEmail) {
 		t.Fatalf("Create with a taken id: got %v, want an id error", err)
 	}
 	if err := dir.Create(ctx, testUser("u2", "judy@example.com")); err != nil {
@@ -206,8 +206,8 @@ func TestDynamoCorruptItem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = users.NewDynamo(client, table).Get(t.Context(), "u1")
-	if err == nil || errors.Is(err, users.ErrNotFound) {
+	_, err = userdir.NewDynamo(client, table).Get(t.Context(), "u1")
+	if err == nil || errors.Is(err, userdir.ErrNotFound) {
 		t.Errorf("Get of a corrupt item: got %v, want a decode error", err)
 	}
 }
@@ -218,7 +218,7 @@ func TestEnsureTable(t *testing.T) {
 
 	t.Run("idempotent", func(t *testing.T) {
 		table := newTable(t, client) // creates it
-		if err := users.EnsureTable(ctx, client, table); err != nil {
+		if err := userdir.EnsureTable(ctx, client, table); err != nil {
 			t.Errorf("EnsureTable on an existing table: %v", err)
 		}
 		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
@@ -242,7 +242,7 @@ func TestEnsureTable(t *testing.T) {
 			t.Fatal(err)
 		}
 		dynamotest.DeleteAtCleanup(t, client, table)
-		if err := users.EnsureTable(ctx, client, table); err == nil || !strings.Contains(err.Error(), "key schema") {
+		if err := userdir.EnsureTable(ctx, client, table); err == nil || !strings.Contains(err.Error(), "key schema") {
 			t.Errorf("EnsureTable on a table keyed by id: got %v, want a key schema error", err)
 		}
 	})
@@ -251,7 +251,7 @@ func TestEnsureTable(t *testing.T) {
 		ctx, cancel := context.WithTimeout(ctx, time.Millisecond)
 		defer cancel()
 		<-ctx.Done()
-		if err := users.EnsureTable(ctx, client, dynamotest.Table(t)); !errors.Is(err, context.DeadlineExceeded) {
+		if err := userdir.EnsureTable(ctx, client, dynamotest.Table(t)); !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("EnsureTable after the deadline: got %v, want %v", err, context.DeadlineExceeded)
 		}
 	})

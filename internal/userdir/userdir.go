@@ -1,8 +1,11 @@
-// Package users is the user directory: accounts, password checks, and the
+// Package userdir is the user directory: accounts, password checks, and the
 // profile (display name, address) edge functions enrich events with. It is a
 // table at rest, not a stream, which is why enriching from it in a function
-// is fine (see the README on caching and staleness).
-package users
+// is fine (see the README on caching and staleness). It sits in internal/,
+// below the functions and services that use it, because it is a port they
+// depend on, not a service of its own: the gateway's account routes and the
+// edge functions both read it.
+package userdir
 
 import (
 	"context"

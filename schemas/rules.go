@@ -1,0 +1,106 @@
+package schemas
+
+import (
+	"fmt"
+	"time"
+)
+
+// The rules below are applied by more than one layer: the edge functions
+// refuse what is plainly wrong before it reaches the log, the processor
+// decides in log order, the gateway shows what they decided. Each rule is
+// written here once, next to the reasons it gives, so that a bid the edge
+// refuses and one the processor rejects for the same cause carry the same
+// reason and the same words. They are pure: the caller brings the clock.
+
+// Limits of the contract, as the JSON Schemas under jsonschema/ and the
+// OpenAPI document state them (TestLimitsMatchSchemas keeps them equal).
+const (
+	// MaxAmount is the largest amount of money, in minor units: 2^53-1,
+	// the largest integer every JSON reader (JavaScript's included)
+	// decodes exactly.
+	MaxAmount = 1<<53 - 1
+	// MaxIDLength is the longest id, in characters.
+	MaxIDLength = 128
+	// MaxTitleLength is the longest item title, in characters once
+	// surrounding whitespace is trimmed; a title has at least one.
+	MaxTitleLength = 120
+	// MaxDescriptionLength is the longest item description, in characters.
+	MaxDescriptionLength = 4000
+	// MaxCategoryLength is the longest category slug.
+	MaxCategoryLength = 40
+)
+
+// Limits of an auction's duration, from when the edge accepts the item.
+const (
+	MinDuration = 10 * time.Second
+	MaxDuration = 30 * 24 * time.Hour
+)
+
+// ValidCategory reports whether c is a category slug: 1 to
+// MaxCategoryLength lowercase letters, digits or '-'.
+func ValidCategory(c string) bool {
+	if len(c) < 1 || len(c) > MaxCategoryLength {
+		return false
+	}
+	for _, r := range c {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// MinIncrement is how much a bid must beat the highest by, for an item
+// starting at startingPrice: 1 % of it, at least one minor unit (zero would
+// let equal bids leapfrog each other).
+func MinIncrement(startingPrice int64) int64 { return max(1, startingPrice/100) }
+
+// ReserveMet reports whether the highest bid (nil: none yet) meets the
+// reserve (nil: the item has none). An item whose reserve is not met at
+// the close is unsold.
+func ReserveMet(reserve, highest *Money) bool {
+	return reserve == nil || (highest != nil && highest.Amount >= reserve.Amount)
+}
+
+// BidTiming is why a bid placed (stamped at the edge) at placedAt on an
+// auction that ends at endsAt cannot count, or "" if it still can:
+//
+//   - too_late: it was placed at or after endsAt. That is the bidder's
+//     lateness, and it is known from the stamp alone, so every layer gives
+//     it whether or not the auction has closed yet: the edge, stamping a
+//     bid after endsAt, and the processor, whether the bid reaches it
+//     within the grace period or after the close;
+//   - auction_closed: it was placed in time, but the auction closed
+//     (closed is true) before the bid was decided: it reached auction.bids
+//     after the close-due, when the grace period was over.
+func BidTiming(placedAt, endsAt time.Time, closed bool) (RejectReason, string) {
+	switch {
+	case !placedAt.Before(endsAt):
+		return ReasonTooLate, fmt.Sprintf("placed at %s, the auction ended at %s",
+			placedAt.UTC().Format(time.RFC3339Nano), endsAt.UTC().Format(time.RFC3339Nano))
+	case closed:
+		return ReasonAuctionClosed, "the auction closed before the bid was decided"
+	}
+	return "", ""
+}
+
+// BidOwnItem is why bidderID may not bid on an item sold by sellerID, or ""
+// if they may: nobody drives up the price of their own item.
+func BidOwnItem(bidderID, sellerID string) (RejectReason, string) {
+	if bidderID == sellerID {
+		return ReasonOwnItem, "sellers cannot bid on their own items"
+	}
+	return "", ""
+}
+
+// IsRejectReason reports whether code is one of the reject reasons: the
+// auction's rules refusing a bid, as opposed to a field of a request that
+// breaks the contract.
+func IsRejectReason(code string) bool {
+	for _, r := range RejectReasons() {
+		if string(r) == code {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,209 @@
+package schemas_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/auctionflow/auction/schemas"
+)
+
+// at follows a path of object keys through a decoded document.
+func at(t *testing.T, doc any, path ...string) any {
+	t.Helper()
+	v := doc
+	for i, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("%s: got %T, want an object", strings.Join(path[:i], "/"), v)
+		}
+		if v, ok = m[k]; !ok {
+			t.Fatalf("%s: got no %q, want one", strings.Join(path[:i], "/"), k)
+		}
+	}
+	return v
+}
+
+// number is a decoded JSON or YAML number as an int64.
+func number(t *testing.T, v any) int64 {
+	t.Helper()
+	switch n := v.(type) {
+	case json.Number:
+		i, err := n.Int64()
+		if err != nil {
+			t.Fatalf("got %s, want an integer", n)
+		}
+		return i
+	case int:
+		return int64(n)
+	}
+	t.Fatalf("got %T %v, want a number", v, v)
+	return 0
+}
+
+func jsonSchema(t *testing.T, name string) any {
+	t.Helper()
+	b, err := fs.ReadFile(schemas.SchemaFS(), name)
+	if err != nil {
+		t.Fatalf("read %s: %v", name, err)
+	}
+	d := json.NewDecoder(strings.NewReader(string(b)))
+	d.UseNumber() // 2^53-1 compared as written
+	var doc any
+	if err := d.Decode(&doc); err != nil {
+		t.Fatalf("decode %s: %v", name, err)
+	}
+	return doc
+}
+
+// TestLimitsMatchSchemas: the limits the Go code checks are the ones the
+// JSON Schemas of the events and the OpenAPI document of the HTTP API
+// state, so an edge function never accepts what a consumer's validator
+// refuses, nor refuses what the API documents as fine.
+func TestLimitsMatchSchemas(t *testing.T) {
+	defs := jsonSchema(t, "defs.json")
+	item := jsonSchema(t, "auction.item.placed.v1.json")
+	var api any
+	if err := yaml.Unmarshal(schemas.OpenAPI(), &api); err != nil {
+		t.Fatalf("parse the OpenAPI document: %v", err)
+	}
+	apiSchemas := at(t, api, "components", "schemas")
+	category := fmt.Sprintf("^[a-z0-9-]{1,%d}$", schemas.MaxCategoryLength)
+
+	tests := []struct {
+		where string
+		got   any
+		want  any
+	}{
+		{"defs.json id maxLength", number(t, at(t, defs, "$defs", "id", "maxLength")), int64(schemas.MaxIDLength)},
+		{"defs.json money amount maximum", number(t, at(t, defs, "$defs", "money", "properties", "amount", "maximum")), int64(schemas.MaxAmount)},
+		{"defs.json title maxLength", number(t, at(t, defs, "$defs", "title", "maxLength")), int64(schemas.MaxTitleLength)},
+		{"defs.json title minLength", number(t, at(t, defs, "$defs", "title", "minLength")), int64(1)},
+		{"defs.json category pattern", at(t, defs, "$defs", "category", "pattern"), category},
+		{"item placed description maxLength", number(t, at(t, item, "properties", "description", "maxLength")), int64(schemas.MaxDescriptionLength)},
+		{"openapi Amount maximum", number(t, at(t, apiSchemas, "Amount", "maximum")), int64(schemas.MaxAmount)},
+		{"openapi PlaceItemRequest title maxLength", number(t, at(t, apiSchemas, "PlaceItemRequest", "properties", "title", "maxLength")), int64(schemas.MaxTitleLength)},
+		{"openapi PlaceItemRequest description maxLength", number(t, at(t, apiSchemas, "PlaceItemRequest", "properties", "description", "maxLength")), int64(schemas.MaxDescriptionLength)},
+		{"openapi PlaceItemRequest category pattern", at(t, apiSchemas, "PlaceItemRequest", "properties", "category", "pattern"), category},
+		{"openapi PlaceItemRequest durationSeconds minimum", number(t, at(t, apiSchemas, "PlaceItemRequest", "properties", "durationSeconds", "minimum")), int64(schemas.MinDuration / time.Second)},
+		{"openapi PlaceItemRequest durationSeconds maximum", number(t, at(t, apiSchemas, "PlaceItemRequest", "properties", "durationSeconds", "maximum")), int64(schemas.MaxDuration / time.Second)},
+		{"openapi RejectReason enum", fmt.Sprint(at(t, apiSchemas, "RejectReason", "enum")), fmt.Sprint(schemas.RejectReasons())},
+		{"openapi Currency enum", fmt.Sprint(at(t, apiSchemas, "Currency", "enum")), fmt.Sprint(schemas.Currencies())},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: got %v, want %v (the Go constant)", tt.where, tt.got, tt.want)
+		}
+	}
+}
+
+func TestKnownCurrency(t *testing.T) {
+	if !slices.IsSorted(schemas.Currencies()) {
+		t.Fatalf("got currencies %v, want them sorted", schemas.Currencies())
+	}
+	for _, c := range schemas.Currencies() {
+		if !schemas.KnownCurrency(c) {
+			t.Errorf("KnownCurrency(%q): got false, want true", c)
+		}
+	}
+	for _, c := range []string{"", "XXX", "eur", "EURO"} {
+		if schemas.KnownCurrency(c) {
+			t.Errorf("KnownCurrency(%q): got true, want false", c)
+		}
+	}
+}
+
+func TestValidCategory(t *testing.T) {
+	tests := []struct {
+		c    string
+		want bool
+	}{
+		{"cameras", true}, {"e-bikes", true}, {"a", true}, {strings.Repeat("a", schemas.MaxCategoryLength), true},
+		{"", false}, {strings.Repeat("a", schemas.MaxCategoryLength+1), false}, {"Cameras", false}, {"cam eras", false}, {"kühl", false},
+	}
+	for _, tt := range tests {
+		if got := schemas.ValidCategory(tt.c); got != tt.want {
+			t.Errorf("ValidCategory(%q): got %v, want %v", tt.c, got, tt.want)
+		}
+	}
+}
+
+func TestMinIncrement(t *testing.T) {
+	tests := []struct{ start, want int64 }{{1, 1}, {99, 1}, {100, 1}, {199, 1}, {200, 2}, {12345, 123}}
+	for _, tt := range tests {
+		if got := schemas.MinIncrement(tt.start); got != tt.want {
+			t.Errorf("MinIncrement(%d): got %d, want %d", tt.start, got, tt.want)
+		}
+	}
+}
+
+func TestReserveMet(t *testing.T) {
+	eur := func(n int64) *schemas.Money { return &schemas.Money{Amount: n, Currency: "EUR"} }
+	tests := []struct {
+		name             string
+		reserve, highest *schemas.Money
+		want             bool
+	}{
+		{"no reserve, no bid", nil, nil, true},
+		{"no reserve", nil, eur(1), true},
+		{"a reserve, no bid", eur(100), nil, false},
+		{"below the reserve", eur(100), eur(99), false},
+		{"at the reserve", eur(100), eur(100), true},
+		{"above the reserve", eur(100), eur(101), true},
+	}
+	for _, tt := range tests {
+		if got := schemas.ReserveMet(tt.reserve, tt.highest); got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestBidTiming(t *testing.T) {
+	endsAt := time.Date(2030, 3, 14, 18, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		placedAt time.Time
+		closed   bool
+		want     schemas.RejectReason
+	}{
+		{"in time, open", endsAt.Add(-time.Nanosecond), false, ""},
+		{"at endsAt, open (within the grace period)", endsAt, false, schemas.ReasonTooLate},
+		{"after endsAt, open", endsAt.Add(time.Second), false, schemas.ReasonTooLate},
+		{"after endsAt, closed: late all the same", endsAt.Add(time.Second), true, schemas.ReasonTooLate},
+		{"in time, but after the close", endsAt.Add(-time.Second), true, schemas.ReasonAuctionClosed},
+	}
+	for _, tt := range tests {
+		got, detail := schemas.BidTiming(tt.placedAt, endsAt, tt.closed)
+		if got != tt.want || (got == "") != (detail == "") {
+			t.Errorf("%s: got %q %q, want %q with a detail if refused", tt.name, got, detail, tt.want)
+		}
+	}
+}
+
+func TestBidOwnItem(t *testing.T) {
+	if r, d := schemas.BidOwnItem("u-1", "u-1"); r != schemas.ReasonOwnItem || d == "" {
+		t.Errorf("the seller bidding: got %q %q, want %q with a detail", r, d, schemas.ReasonOwnItem)
+	}
+	if r, d := schemas.BidOwnItem("u-2", "u-1"); r != "" || d != "" {
+		t.Errorf("another bidder: got %q %q, want none", r, d)
+	}
+}
+
+func TestIsRejectReason(t *testing.T) {
+	for _, r := range schemas.RejectReasons() {
+		if !schemas.IsRejectReason(string(r)) {
+			t.Errorf("IsRejectReason(%q): got false, want true", r)
+		}
+	}
+	for _, c := range []string{"", "minimum", "unknown_user", "TOO_LATE"} {
+		if schemas.IsRejectReason(c) {
+			t.Errorf("IsRejectReason(%q): got true, want false", c)
+		}
+	}
+}
