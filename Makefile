@@ -64,7 +64,7 @@ lint: ## formatting, vet, staticcheck, and Kafka clients made only in internal/k
 bench: ## short benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchtime 200ms ./...
 
-bench-load: ## the load generator's suite against the platform (embedded broker; BENCHMARKS.md says more)
+bench-load: ## the load generator's suite (auction-bench loadgen) against the platform (embedded broker; BENCHMARKS.md says more)
 	bash infra/bench/run.sh
 
 bench-scale: ## a million bids over 10,000 auctions on Kafka 4.4: memory over time and processor restarts (~15 min)

@@ -36,6 +36,10 @@ var layers = map[string]int{
 	"services":  3,
 	"cmd":       4,
 	"infra":     4,
+	// The measurements sit with the commands, one of which runs them; that
+	// no package of the platform imports them, cmd/auction-bench's
+	// TestProductImportsNoBench checks.
+	"bench": 4,
 }
 
 // pkg is one package of the repository and the project packages it imports

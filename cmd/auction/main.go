@@ -45,10 +45,6 @@ usage:
   auction healthcheck URL
                          exit 0 if URL answers 200 (for container healthchecks)
   auction env            print the AUCTION_* settings as a markdown table
-  auction loadgen [flags]
-                         drive a platform over HTTP at a fixed rate and report
-                         latency percentiles (auction loadgen -h lists the flags)
-  auction study [flags]  the batching study of the Kafka trigger (-h lists the flags)
 `
 
 func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -74,10 +70,6 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 			return fmt.Errorf("usage: auction healthcheck URL")
 		}
 		return healthcheck(ctx, args[1])
-	case "study":
-		return runStudy(ctx, args[1:], runEnv{getenv: getenv, stdout: stdout, stderr: stderr})
-	case "loadgen":
-		return loadgenCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -19,8 +19,6 @@ func TestExitCode(t *testing.T) {
 		{[]string{"-h"}, 0, ""},
 		{[]string{"run", "-h"}, 0, "-target"},
 		{[]string{"init", "-h"}, 0, "-brokers"},
-		{[]string{"loadgen", "-h"}, 0, "-rate"},
-		{[]string{"study", "-h"}, 0, "-"},
 		{nil, 2, "usage:"},
 		{[]string{"nonsense"}, 1, `unknown command "nonsense"`},
 		{[]string{"run", "-no-such-flag"}, 1, "no-such-flag"},

@@ -1,6 +1,14 @@
 # infra/bench/lib.sh — what run.sh and scale.sh share; sourced, not run.
 # Both set root (the repository) before sourcing it.
 
+# build DIR: builds the platform (cmd/auction) and the load generator
+# (cmd/auction-bench) into DIR and sets bin and bench_bin to them.
+build() {
+	bin=$1/auction bench_bin=$1/auction-bench
+	echo "bench: building $bin and $bench_bin" >&2
+	(cd "$root" && go build -o "$bin" ./cmd/auction && go build -o "$bench_bin" ./cmd/auction-bench)
+}
+
 # await_ready URL PID LOG WHAT: waits (bounded, 60 s) until URL answers 200,
 # and stops the script if the process PID exits first or never gets there.
 await_ready() {

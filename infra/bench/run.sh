@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # infra/bench/run.sh — the benchmark in one go: starts the platform, runs
-# `auction loadgen -scenario suite` against it (the minimal reference handler,
-# single bids, batched bids, verdict latency, pipeline efficiency, close
-# latency and the raw broker baseline, all in the same run) and prints every
-# target as a ratio with the absolute figures beside it.
+# `auction-bench loadgen -scenario suite` against it (the minimal reference
+# handler, single bids, batched bids, verdict latency, pipeline efficiency,
+# close latency and the raw broker baseline, all in the same run) and prints
+# every target as a ratio with the absolute figures beside it. It builds both
+# binaries: the platform (cmd/auction) and the load generator
+# (cmd/auction-bench).
 #
-#   infra/bench/run.sh [embedded|real|split|both|all] [loadgen flags...]
+#   infra/bench/run.sh [embedded|real|split|both|all] [auction-bench loadgen flags...]
 #
 #   embedded  (default) `auction run` on its embedded broker
 #   real      `auction run` on a real Apache Kafka 4.x broker: KAFKA_BROKERS
@@ -18,11 +20,13 @@
 #   both      embedded, then real
 #   all       embedded, real, then split
 #
-# Extra flags go to the loadgen, e.g. `-step 10s` for longer search steps
-# (the default of 5 s makes a run of a few minutes) or `-batch-slo 500ms`.
+# Extra flags go to `auction-bench loadgen`, e.g. `-step 10s` for longer
+# search steps (the default of 5 s makes a run of a few minutes) or
+# `-batch-slo 500ms`. `infra/bench/run.sh -h` builds both binaries and prints
+# this and the load generator's flags, without starting anything.
 #
 # Environment (all optional):
-#   BENCH_DIR          binary, platform logs, JSON results (${TMPDIR:-/tmp}/auction-bench)
+#   BENCH_DIR          binaries, platform logs, JSON results (${TMPDIR:-/tmp}/auction-bench)
 #   BENCH_HTTP_PORT    the gateway's port                  (18480)
 #   BENCH_KAFKA_PORT   the embedded broker's port          (18492)
 #   BENCH_ADMIN_PORT   the admin port of split's second process (18481)
@@ -49,12 +53,17 @@ admin_port=${BENCH_ADMIN_PORT:-18481}
 mode=embedded
 case "${1:-}" in
 embedded | real | split | both | all) mode=$1; shift ;;
+-h | -help | --help) mode=help ;;
 esac
 
 mkdir -p "$dir"
-bin=$dir/auction
-echo "bench: building $bin" >&2
-(cd "$root" && go build -o "$bin" ./cmd/auction)
+build "$dir"
+if [[ $mode == help ]]; then
+	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print } /^set -euo/ { exit }' "${BASH_SOURCE[0]}"
+	echo
+	"$bench_bin" loadgen -h 2>&1
+	exit 0
+fi
 
 platform_pid=
 rest_pid=
@@ -116,7 +125,7 @@ suite() {
 	local name=$1 brokers=$2
 	shift 2
 	echo "bench: $name — suite against http://127.0.0.1:$http_port, brokers $brokers" >&2
-	"$bin" loadgen -scenario suite -url "http://127.0.0.1:$http_port" -brokers "$brokers" \
+	"$bench_bin" loadgen -scenario suite -url "http://127.0.0.1:$http_port" -brokers "$brokers" \
 		-grace "$grace" -partitions "$partitions" -json "$dir/$name.json" "$@" | tee "$dir/$name.txt"
 }
 

@@ -8,14 +8,14 @@
 # deployment keeps it) and from nothing (every table recovered from its
 # topic).
 #
-#   infra/bench/scale.sh [loadgen flags...]
+#   infra/bench/scale.sh [auction-bench loadgen flags...]
 #
 # Environment (all optional):
 #   SCALE_ITEMS     auctions                      (10000)
 #   SCALE_BATCHES   batches of 1,000 bids         (1000)
 #   SCALE_RATE      batches a second              (3)
 #   SCALE_OPEN      how long each auction is open (10m; must outlast the bids)
-#   BENCH_DIR       binary, logs, memory.csv, results (${TMPDIR:-/tmp}/auction-scale)
+#   BENCH_DIR       binaries, logs, memory.csv, results (${TMPDIR:-/tmp}/auction-scale)
 #   KAFKA_BROKERS   a cluster to use instead of the broker started here
 #   KAFKA_PORT      port of the broker started here (19392)
 #
@@ -37,9 +37,7 @@ key=AUCTION_JWT_KEY=bench-only-key-0123456789abcdef0123456789
 
 mkdir -p "$dir"
 rm -rf "$dir/processor-state" "$dir"/*.log "$dir/memory.csv" "$dir/phase"
-bin=$dir/auction
-echo "scale: building $bin" >&2
-(cd "$root" && go build -o "$bin" ./cmd/auction)
+build "$dir"
 
 gateway_pid= processor_pid= rest_pid= sampler_pid= broker_started=
 cleanup() {
@@ -97,7 +95,7 @@ sampler_pid=$!
 echo "$processor_pid" >"$dir/processor.pid"
 
 phase bidding
-"$bin" loadgen -scenario batch -url "http://127.0.0.1:$http_port" -brokers "$brokers" -e2e \
+"$bench_bin" loadgen -scenario batch -url "http://127.0.0.1:$http_port" -brokers "$brokers" -e2e \
 	-items "$items" -item-duration "$open" -batch 1000 -rate "$rate" -count "$batches" -duration 0 -quiet "$@" | tee "$dir/loadgen.txt"
 
 # Every auction closes at endsAt + grace: wait (bounded) until the

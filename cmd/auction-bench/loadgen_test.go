@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// TestLoadgenReference runs the bid and batch scenarios of `auction loadgen`
+// TestLoadgenReference runs the bid and batch scenarios of `auction-bench loadgen`
 // against the built-in reference handler and reads the JSON it writes.
 func TestLoadgenReference(t *testing.T) {
 	for _, tc := range []struct {
@@ -20,7 +20,7 @@ func TestLoadgenReference(t *testing.T) {
 		t.Run(tc.scenario, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "result.json")
 			var stdout strings.Builder
-			err := loadgenCmd(context.Background(), []string{"-scenario", tc.scenario, "-reference",
+			err := loadCommand(context.Background(), []string{"-scenario", tc.scenario, "-reference",
 				"-rate", "400", "-count", "40", "-batch", "10", "-users", "2", "-items", "3", "-quiet", "-json", out},
 				&stdout, io.Discard)
 			if err != nil {
@@ -59,7 +59,7 @@ func TestLoadgenRefusesBadFlags(t *testing.T) {
 		{"-baseline"},
 		{"-batch", "1001"},
 	} {
-		err := loadgenCmd(context.Background(), args, io.Discard, io.Discard)
+		err := loadCommand(context.Background(), args, io.Discard, io.Discard)
 		if err == nil {
 			t.Errorf("loadgen %v: got no error, want one", args)
 		}

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/auctionflow/auction/bench/loadgen"
+	"github.com/auctionflow/auction/bench/loadgen/kafkaload"
 	"github.com/auctionflow/auction/internal/kafkaio"
-	"github.com/auctionflow/auction/internal/loadgen"
-	"github.com/auctionflow/auction/internal/loadgen/kafkaload"
 	"github.com/auctionflow/auction/schemas"
 )
 
@@ -22,10 +22,10 @@ import (
 // batches that the processor's pace, not the start, decides the figure.
 const pipelineBatches = 20
 
-const loadgenUsage = `auction loadgen — drive the API at a fixed rate and measure it
+const loadgenUsage = `auction-bench loadgen — drive the API at a fixed rate and measure it
 
 usage:
-  auction loadgen [flags]
+  auction-bench loadgen [flags]
 
 scenarios (-scenario):
   bid      single bids, POST /v1/items/{id}/bids (default)
@@ -47,7 +47,7 @@ verdict and close latency from event timestamps on the result topics, and
 flags:
 `
 
-// loadgenFlags are the settings of `auction loadgen`.
+// loadgenFlags are the settings of `auction-bench loadgen`.
 type loadgenFlags struct {
 	url, scenario, jsonOut, brokers string
 	rate                            float64
@@ -109,8 +109,8 @@ type loadReport struct {
 	Targets  []loadgen.Target            `json:"targets,omitempty"`
 }
 
-// loadgenCmd is `auction loadgen`.
-func loadgenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// loadCommand is `auction-bench loadgen`.
+func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var f loadgenFlags
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)

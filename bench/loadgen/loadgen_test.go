@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/auctionflow/auction/internal/loadgen"
+	"github.com/auctionflow/auction/bench/loadgen"
 )
 
 // instant answers 202 at once.

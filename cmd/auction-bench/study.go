@@ -5,22 +5,24 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/auctionflow/auction/functions/trigger/study"
+	"github.com/auctionflow/auction/bench/study"
 	"github.com/auctionflow/auction/internal/embedbroker"
 	"github.com/auctionflow/auction/internal/kafkaio"
 )
 
-// runStudy runs `auction study`: the batching study of the Kafka trigger
-// (see functions/trigger/study) over a grid of cases, printed as a markdown
+// studyCommand is `auction-bench study`: the batching study of the Kafka
+// trigger (see bench/study) over a grid of cases, printed as a markdown
 // table, and optionally written as JSON.
-func runStudy(ctx context.Context, args []string, env runEnv) error {
+func studyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("study", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs.SetOutput(stderr)
 	brokers := fs.String("brokers", "", "Kafka bootstrap servers, comma-separated (default: an embedded broker)")
 	partitions := fs.String("partitions", "1,2,4,8", "partition counts, comma-separated")
 	batches := fs.String("batch", "1,10,100,1000", "batch sizes, comma-separated")
@@ -51,10 +53,7 @@ func runStudy(ctx context.Context, args []string, env runEnv) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(env.stderr, "warn", "text")
-	if err != nil {
-		return err
-	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	addrs := splitList(*brokers)
 	if len(addrs) == 0 {
@@ -77,17 +76,17 @@ func runStudy(ctx context.Context, args []string, env runEnv) error {
 	defer r.Close()
 
 	cases := study.Grid(ps, bs, ws, overheadList)
-	fmt.Fprintf(env.stderr, "study: %d cases on %s\n", len(cases), strings.Join(addrs, ","))
+	fmt.Fprintf(stderr, "study: %d cases on %s\n", len(cases), strings.Join(addrs, ","))
 	var results []study.Result
 	for i, c := range cases {
 		res, err := r.Run(ctx, c)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stderr, "study: %d/%d %s\n", i+1, len(cases), res)
+		fmt.Fprintf(stderr, "study: %d/%d %s\n", i+1, len(cases), res)
 		results = append(results, res)
 	}
-	if err := study.WriteMarkdown(env.stdout, results); err != nil {
+	if err := study.WriteMarkdown(stdout, results); err != nil {
 		return err
 	}
 	if *jsonFile == "" {

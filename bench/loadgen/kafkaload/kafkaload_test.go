@@ -9,9 +9,9 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/auctionflow/auction/bench/loadgen/kafkaload"
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/internal/kafkaio/kafkatest"
-	"github.com/auctionflow/auction/internal/loadgen/kafkaload"
 	"github.com/auctionflow/auction/schemas"
 )
 

@@ -21,8 +21,8 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
+	"github.com/auctionflow/auction/bench/loadgen"
 	"github.com/auctionflow/auction/internal/kafkaio"
-	"github.com/auctionflow/auction/internal/loadgen"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/schemas/cekafka"
 )

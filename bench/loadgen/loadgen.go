@@ -1,6 +1,6 @@
 // Package loadgen drives the platform's HTTP API at a fixed rate and
-// measures what it answers: the `auction loadgen` command and the benchmark
-// harness (infra/bench) are built on it.
+// measures what it answers: the `auction-bench loadgen` command and the
+// benchmark harness (infra/bench) are built on it.
 //
 // The generator is open loop: operation i is due at start + i/rate whether or
 // not earlier ones have finished, and its latency is measured from that

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auctionflow/auction/functions/trigger/study"
+	"github.com/auctionflow/auction/bench/study"
 	"github.com/auctionflow/auction/internal/kafkaio/kafkatest"
 )
 
