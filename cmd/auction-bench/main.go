@@ -8,36 +8,19 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/auctionflow/auction/internal/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(exitCode(dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
-}
-
-// errUsage is a command line without a command: the usage is printed.
-var errUsage = errors.New("no command")
-
-// exitCode is the process's exit status after dispatch returned err: 0 when
-// it succeeded or help was asked for (-h, of any command), 2 for a command
-// line without a command, 1 for any other failure, which it prints.
-func exitCode(err error, stderr io.Writer) int {
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage):
-		return 2
-	}
-	fmt.Fprintln(stderr, "auction-bench:", err)
-	return 1
+	os.Exit(cli.ExitCode("auction-bench", dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
 }
 
 const usage = `auction-bench — load generation and measurements of the auction platform
@@ -53,7 +36,7 @@ usage:
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errUsage
+		return cli.ErrUsage
 	}
 	switch args[0] {
 	case "loadgen":

@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"testing"
+
+	"github.com/auctionflow/auction/internal/cli"
 )
 
 // TestExitCode: help of any command exits 0 with the flags on stderr, a
@@ -28,7 +30,7 @@ func TestExitCode(t *testing.T) {
 	for _, tt := range tests {
 		var stderr bytes.Buffer
 		err := dispatch(context.Background(), tt.args, io.Discard, &stderr)
-		if got := exitCode(err, &stderr); got != tt.want || !bytes.Contains(stderr.Bytes(), []byte(tt.wantStderr)) {
+		if got := cli.ExitCode("auction-bench", err, &stderr); got != tt.want || !bytes.Contains(stderr.Bytes(), []byte(tt.wantStderr)) {
 			t.Errorf("auction-bench %v: exit %d, stderr %q; want exit %d and stderr mentioning %q", tt.args, got, stderr.String(), tt.want, tt.wantStderr)
 		}
 	}

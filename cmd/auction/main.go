@@ -5,36 +5,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/auctionflow/auction/internal/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(exitCode(dispatch(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr), os.Stderr))
-}
-
-// errUsage is a command line without a command: the usage is printed.
-var errUsage = errors.New("no command")
-
-// exitCode is the process's exit status after dispatch returned err: 0 when
-// it succeeded or help was asked for (-h, of any command), 2 for a command
-// line without a command, 1 for any other failure, which it prints.
-func exitCode(err error, stderr io.Writer) int {
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage):
-		return 2
-	}
-	fmt.Fprintln(stderr, "auction:", err)
-	return 1
+	os.Exit(cli.ExitCode("auction", dispatch(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr), os.Stderr))
 }
 
 const usage = `auction — the event-driven auction platform
@@ -50,7 +34,7 @@ usage:
 func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errUsage
+		return cli.ErrUsage
 	}
 	switch args[0] {
 	case "run":
