@@ -92,6 +92,9 @@ type RecordError struct {
 	// Permanent errors (an undecodable record) skip the retries and go
 	// straight to the dead-letter topic.
 	Permanent bool
+	// Attempts is how often the record was tried, when Retry gives up on
+	// it; it is the dead letter's dlq-attempts (0 counts as 1).
+	Attempts int
 }
 
 func (e *RecordError) Error() string {

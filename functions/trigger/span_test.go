@@ -45,11 +45,11 @@ func TestCallSpans(t *testing.T) {
 		return nil
 	}
 	w := newWorker(context.Background(), cfg, h, &fakeDLQ{}, &counters{}, slog.New(slog.DiscardHandler), func(int64) error { return nil })
-	if err := w.invoke(recs[:1]); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.invoke(recs); err != nil {
-		t.Fatal(err)
+	// Each batch succeeds in one call, so each makes one span.
+	for _, batch := range [][]Record{recs[:1], recs} {
+		if !w.process(batch) {
+			t.Fatalf("process of %d records: got false, want true", len(batch))
+		}
 	}
 
 	ended := map[trace.SpanID]sdktrace.ReadOnlySpan{}
