@@ -12,7 +12,7 @@ import (
 
 // DeadLetterPolicy says where DeadLetter writes, and whom it tells.
 type DeadLetterPolicy struct {
-	// Writer writes the dead letters; Topic is where (default
+	// Writer writes the dead letters (required); Topic is where (default
 	// auction.dead-letter).
 	Writer Writer
 	Topic  string
@@ -24,8 +24,9 @@ type DeadLetterPolicy struct {
 	// Log receives an error per dead letter, in the trace of the record's
 	// producer (default: discarded).
 	Log *slog.Logger
-	// OnDeadLetter hears of each record once its dead letter is
-	// acknowledged: a worker commits past it then, and only then.
+	// OnDeadLetter, if set, hears of each record once its dead letter is
+	// acknowledged, on the goroutine of the call: a worker commits past it
+	// then, and only then.
 	OnDeadLetter func(rec Record)
 }
 

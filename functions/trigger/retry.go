@@ -25,6 +25,8 @@ type RetryPolicy struct {
 	// (default: discarded).
 	Log *slog.Logger
 
+	// The hooks run on the goroutine of the call, and are optional.
+	//
 	// OnDone hears of records done as the calls that did them return (n
 	// records, the last of them last), in offset order and before any wait:
 	// a worker commits past last at once, rather than when the whole batch

@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -72,10 +69,7 @@ func TestConfigMiddleware(t *testing.T) {
 			return next(ctx, call)
 		}
 	}
-	spans := tracetest.NewSpanRecorder()
-	prev := otel.GetTracerProvider()
-	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)))
-	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	spans := recordSpans(t)
 
 	cfg := Config{MaxRetries: 2, RetryBackoff: time.Millisecond, Middleware: []Middleware{note("a"), note("b"), panicOnce}}
 	errOnce := errors.New("once")
