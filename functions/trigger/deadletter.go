@@ -52,10 +52,9 @@ func DeadLetter(p DeadLetterPolicy) Middleware {
 	}
 	return func(next Handler) Handler {
 		return func(ctx context.Context, batch []Record) error {
-			// A copy, so that next cannot reorder what is dead-lettered.
-			batch = slices.Clone(batch)
 			for done := 0; done < len(batch); {
-				err := next(ctx, batch[done:])
+				// A copy, so that next cannot reorder what is dead-lettered.
+				err := next(ctx, slices.Clone(batch[done:]))
 				if err == nil {
 					return nil
 				}

@@ -149,3 +149,30 @@ func TestDeadLetterUnwritable(t *testing.T) {
 		t.Errorf("OnDeadLetter: heard of %d records, want none", told)
 	}
 }
+
+// TestDeadLetterCopies: a handler that reorders its records changes
+// neither the caller's batch nor which record is dead-lettered.
+func TestDeadLetterCopies(t *testing.T) {
+	batch := batchOf(3, time.Now())
+	h := func(_ context.Context, call []trigger.Record) error {
+		first := call[0].Offset
+		slices.Reverse(call)
+		if first == 0 {
+			return &trigger.RecordError{Index: 0, Err: errors.New("bad"), Permanent: true}
+		}
+		return nil
+	}
+	out := &outputs{}
+	if err := trigger.DeadLetter(trigger.DeadLetterPolicy{Writer: out})(h)(context.Background(), batch); err != nil {
+		t.Fatalf("DeadLetter: got %v, want nil", err)
+	}
+	if len(out.recs) != 1 {
+		t.Fatalf("dead letters: got %d, want 1", len(out.recs))
+	}
+	if off, _ := out.recs[0].Header(schemas.HeaderDLQOffset); string(off) != "0" {
+		t.Errorf("dead letter origin offset: got %s, want 0", off)
+	}
+	if got := offsets(batch); got != "0-2" {
+		t.Errorf("caller's batch after the calls: got %s, want 0-2", got)
+	}
+}

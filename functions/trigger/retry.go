@@ -55,8 +55,9 @@ type RetryPolicy struct {
 //
 // Each call gets its own copy of its records, so that a handler that keeps
 // or reorders its slice cannot change what a retry sees. Once Pacing.Stop is
-// closed or ctx ends, Retry starts no other call and returns a *RecordError
-// at the first record not done.
+// closed, Retry starts no other call, and once it is or ctx has ended, a
+// failure is not retried: Retry returns a *RecordError at the first record
+// not done, which is left undone rather than given up on.
 func Retry(p RetryPolicy) Middleware {
 	if p.Log == nil {
 		p.Log = slog.New(slog.DiscardHandler)
