@@ -42,6 +42,26 @@
 // batch then goes on as one call again. A dead letter that cannot be written
 // is retried until it can: the partition waits rather than lose the record.
 //
+// # Middleware
+//
+// Each of those rules is a Middleware, a func(Handler) Handler tested on
+// its own with a fake handler, and each partition's worker calls the
+// Handler through a stack of them, outermost first:
+//
+//	DeadLetter(Retry(count(Trace(Recover(Config.Middleware...(h))))))
+//
+// Recover turns a panic into the call's error; Trace runs the call in its
+// consumer span; count feeds Stats; Retry bisects, retries and gives up;
+// DeadLetter writes what Retry gave up on and goes on with the rest. The
+// order is the rules: a panic is a failure Retry retries, every
+// attempt is a span, and only what Retry gives up on is dead-lettered. The
+// middleware report each record done as it is done (RetryPolicy.OnDone,
+// DeadLetterPolicy.OnDeadLetter), and the worker commits past it at once;
+// the worker's stop ends their waits. What only a worker can do stays in
+// it: collecting batches, one call at a time per partition, commits, Stats
+// and stopping. A user's own middleware (Config.Middleware) run inside
+// Recover, so every attempt passes them in its span.
+//
 // # Commits and rebalances
 //
 // Each worker commits, after every successful call and every dead letter,
@@ -92,6 +112,9 @@ type RecordError struct {
 	// Permanent errors (an undecodable record) skip the retries and go
 	// straight to the dead-letter topic.
 	Permanent bool
+	// Attempts is how often the record was tried, when Retry gives up on
+	// it; it is the dead letter's dlq-attempts (0 counts as 1).
+	Attempts int
 }
 
 func (e *RecordError) Error() string {

@@ -107,6 +107,12 @@ type Config struct {
 	DeadLetter Writer
 	// DeadLetterTopic is where they go (default auction.dead-letter).
 	DeadLetterTopic string
+
+	// Middleware wrap the Handler inside the platform's own, the first
+	// outermost: every call a retry or a bisection makes goes through them,
+	// in the call's span, and a panic in them is recovered like one of the
+	// Handler's. See the package doc for the whole stack.
+	Middleware []Middleware
 }
 
 // withDefaults checks c and fills in what is left zero.
@@ -177,10 +183,4 @@ func (c Config) withDefaults() (Config, error) {
 		c.DeadLetterTopic = schemas.TopicDeadLetter
 	}
 	return c, nil
-}
-
-// backoff is the wait before retry number n (n >= 1): RetryBackoff,
-// doubling, capped at MaxBackoff.
-func (c Config) backoff(n int) time.Duration {
-	return kafkaio.Backoff(n, c.RetryBackoff, c.MaxBackoff)
 }

@@ -18,11 +18,7 @@ import (
 // its records: one record continues its producer's trace, a batch starts a
 // trace of its own linked to every producer.
 func TestCallSpans(t *testing.T) {
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	prev := otel.GetTracerProvider()
-	otel.SetTracerProvider(tp)
-	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	rec := recordSpans(t)
 
 	// Three records, each written in a producer span of its own trace.
 	var producers []trace.SpanContext
@@ -45,11 +41,11 @@ func TestCallSpans(t *testing.T) {
 		return nil
 	}
 	w := newWorker(context.Background(), cfg, h, &fakeDLQ{}, &counters{}, slog.New(slog.DiscardHandler), func(int64) error { return nil })
-	if err := w.invoke(recs[:1]); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.invoke(recs); err != nil {
-		t.Fatal(err)
+	// Each batch succeeds in one call, so each makes one span.
+	for _, batch := range [][]Record{recs[:1], recs} {
+		if !w.process(batch) {
+			t.Fatalf("process of %d records: got false, want true", len(batch))
+		}
 	}
 
 	ended := map[trace.SpanID]sdktrace.ReadOnlySpan{}
@@ -83,4 +79,13 @@ func TestCallSpans(t *testing.T) {
 			t.Errorf("batch span shares trace %v with producer %d", producers[i].TraceID(), i)
 		}
 	}
+}
+
+// recordSpans records the spans that t's code ends.
+func recordSpans(t *testing.T) *tracetest.SpanRecorder {
+	rec := tracetest.NewSpanRecorder()
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	return rec
 }

@@ -1,6 +1,7 @@
 package trigger
 
 import (
+	"context"
 	"math/bits"
 	"sync/atomic"
 	"time"
@@ -87,6 +88,14 @@ func (c *counters) called(n int) (returned func()) {
 		c.durations[durationBucket(d)].Add(1)
 		c.callTime.Add(int64(d))
 		c.running.Add(-1)
+	}
+}
+
+// count is the middleware that counts each call of next in c.
+func (c *counters) count(next Handler) Handler {
+	return func(ctx context.Context, batch []Record) error {
+		defer c.called(len(batch))()
+		return next(ctx, batch)
 	}
 }
 

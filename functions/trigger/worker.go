@@ -2,31 +2,24 @@ package trigger
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"slices"
 	"sync/atomic"
 	"time"
-
-	"go.opentelemetry.io/otel/trace"
-
-	"github.com/auctionflow/auction/internal/kafkaio"
-	"github.com/auctionflow/auction/internal/telemetry"
-	"github.com/auctionflow/auction/schemas"
-	"github.com/auctionflow/auction/schemas/cekafka"
 )
 
 // worker processes one partition: it alone calls the handler with that
-// partition's records, one call at a time, which is what keeps their order.
+// partition's records, one batch at a time, which is what keeps their
+// order. The failure rules are the middleware's (see stack); the worker
+// collects batches, commits what they report done, counts it, and stops.
 // It knows nothing of the consumer: records come in on a channel and
 // progress goes out through commit, so its rules are tested without Kafka.
 type worker struct {
-	cfg   Config
-	h     Handler
-	dlq   Writer
-	stats *counters
+	cfg Config
+	// handle is the handler with the platform's middleware around it (see
+	// stack).
+	handle Handler
+	stats  *counters
 	// log names the topic and partition already.
 	log *slog.Logger
 	// commit stores next, the offset after the last record done, as the
@@ -56,8 +49,8 @@ type worker struct {
 func newWorker(ctx context.Context, cfg Config, h Handler, dlq Writer, stats *counters,
 	log *slog.Logger, commit func(int64) error) *worker {
 	ctx, cancel := context.WithCancel(ctx)
-	return &worker{
-		cfg: cfg, h: h, dlq: dlq, stats: stats, log: log, commit: commit,
+	w := &worker{
+		cfg: cfg, stats: stats, log: log, commit: commit,
 		// One batch waits ready while one is processed; the consumer loop
 		// keeps more (see partition.backlog).
 		in:   make(chan Record, cfg.BatchSize),
@@ -66,6 +59,8 @@ func newWorker(ctx context.Context, cfg Config, h Handler, dlq Writer, stats *co
 		done: make(chan struct{}),
 		next: -1, committed: -1,
 	}
+	w.handle = w.stack(h, dlq)
+	return w
 }
 
 // run processes batches until the worker is stopped.
@@ -148,126 +143,57 @@ func (w *worker) collect() []Record {
 	return batch
 }
 
-// process calls the handler until every record of batch is processed or
-// dead-lettered, committing as it goes. It returns false when it was told to
-// stop first; what is done by then is committed, the rest is not.
-//
-// A failure is pinned on one record before anything else happens to it:
-//   - a *RecordError names it, and the records before it are done;
-//   - any other error fails the whole call, which is bisected, half by half,
-//     until the failing record is alone in a call.
-//
-// A pinned record is retried on its own (after a RecordError, with the rest
-// of the batch after it) with exponential backoff, and dead-lettered once it
-// has failed MaxRetries+1 times, or at once when the error is permanent or
-// the record older than MaxRecordAge. Then the rest of the batch runs as one
-// call again: the halves were only a way to find the culprit.
+// process runs batch through the worker's stack (see stack), which commits
+// as it goes. It returns false when the worker was told to stop first; what
+// is done by then is committed, the rest is not.
 func (w *worker) process(batch []Record) bool {
 	w.stats.batches.Add(1)
-	// attempts[i] counts the failures pinned on batch[i].
-	attempts := make([]int, len(batch))
-	// batch[:next] is done. ends is a stack of call boundaries: the next
-	// call is batch[next:ends[top]], the one after it batch[ends[top]:
-	// ends[top-1]], and so on; the bottom is always len(batch).
-	next := 0
-	ends := []int{len(batch)}
-	for next < len(batch) {
-		if w.stopping() {
-			return false
-		}
-		end := ends[len(ends)-1]
-		call := batch[next:end]
-		err := w.invoke(call)
-		if err == nil {
-			next = end
-			ends = ends[:len(ends)-1]
-			w.processed(batch[next-1], len(call))
-			continue
-		}
-
-		var re *RecordError
-		pinned := errors.As(err, &re) && re.Index >= 0 && re.Index < len(call)
-		if pinned && re.Index > 0 {
-			next += re.Index
-			w.processed(batch[next-1], re.Index)
-		}
-		if w.stopping() {
-			// The failure may be the stop itself (a call cut short); either
-			// way the rest is left to the partition's next owner.
-			return false
-		}
-
-		var cause error
-		permanent := false
-		switch {
-		case pinned:
-			ends = ends[:1]
-			cause, permanent = re.Err, re.Permanent
-			if cause == nil {
-				cause = err
-			}
-		case len(call) > 1:
-			ends = append(ends, next+len(call)/2)
-			w.stats.splits.Add(1)
-			w.log.Debug("call failed; bisecting", "from", call[0].Offset, "records", len(call), "err", err)
-			continue
-		default:
-			cause = err
-		}
-
-		rec := batch[next]
-		attempts[next]++
-		n := attempts[next]
-		if permanent || n > w.cfg.MaxRetries || w.tooOld(rec) {
-			if !w.deadLetter(rec, cause, n) {
-				return false
-			}
-			next++
-			ends = ends[:1]
-			continue
-		}
-		wait := w.cfg.backoff(n)
-		w.log.WarnContext(telemetry.Extract(w.ctx, rec.Headers), "record failed; retrying", "offset", rec.Offset, "attempt", n, "backoff", wait, "err", cause)
-		if !w.wait(wait) {
-			return false
-		}
-		w.stats.retries.Add(1)
+	err := w.handle(w.ctx, batch)
+	if err != nil && !w.stopping() {
+		// DeadLetter takes every failure Retry gives up on, so only a stop
+		// leaves records undone. Should anything else, the worker stops at
+		// them uncommitted rather than skip them.
+		w.log.Error("batch left unfinished; stopping the partition's worker", "err", err)
 	}
-	return true
+	return err == nil
 }
 
-// invoke calls the handler once. A panic is a failure of the call like any
-// other: retried, then dead-lettered, instead of taking every partition down.
-func (w *worker) invoke(call []Record) (err error) {
-	defer w.stats.called(len(call))()
-	defer func() {
-		if r := recover(); r != nil {
-			w.log.Error("handler panicked", "panic", r, "stack", string(debug.Stack()))
-			err = fmt.Errorf("handler panicked: %v", r)
-		}
-	}()
-	ctx, span := w.span(call)
-	defer func() { telemetry.End(span, err) }()
-	// A copy, so a handler that keeps or reorders its slice cannot change
-	// what a retry sees.
-	return w.h(ctx, slices.Clone(call))
-}
-
-// span starts the consumer span of a call. A call of one record continues
-// that record's trace; a batch has many parents, so its span starts a trace
-// of its own with a link to each record's producer span.
-func (w *worker) span(call []Record) (context.Context, trace.Span) {
-	first := call[0]
-	o := telemetry.Origin{Topic: first.Topic, Partition: first.Partition, Offset: first.Offset, Group: w.cfg.Group}
-	name := "process " + first.Topic + " " + w.cfg.Name
-	if len(call) == 1 {
-		return telemetry.StartProcess(w.ctx, name, o, first.Headers)
+// stack is the handler the worker calls with each batch, outermost first:
+//
+//   - DeadLetter writes what Retry gives up on to the dead-letter topic,
+//     and goes on with the records after it;
+//   - Retry bisects a failing call down to its culprit and retries that
+//     record with backoff, until MaxRetries or MaxRecordAge;
+//   - count counts each call in Stats;
+//   - Trace runs each call in its consumer span;
+//   - Recover turns a panic into the call's error;
+//   - Config.Middleware, then h.
+//
+// The order is what makes the failure rules: Recover inside Retry makes a
+// panic a failure that is retried and then dead-lettered; Trace inside
+// Retry gives each attempt its own span; DeadLetter outside Retry sees only
+// what Retry gave up on. Retry and DeadLetter report each record done as
+// it is done, and the worker commits past it at once (see processed and
+// deadLettered); w.stop ends their waits, so a stopping worker does not
+// wait out a backoff.
+func (w *worker) stack(h Handler, dlq Writer) Handler {
+	pacing := Pacing{Backoff: w.cfg.RetryBackoff, MaxBackoff: w.cfg.MaxBackoff, Stop: w.stop}
+	platform := []Middleware{
+		DeadLetter(DeadLetterPolicy{
+			Writer: dlq, Topic: w.cfg.DeadLetterTopic, Consumer: w.cfg.Name, Pacing: pacing, Log: w.log,
+			OnDeadLetter: w.deadLettered,
+		}),
+		Retry(RetryPolicy{
+			MaxRetries: w.cfg.MaxRetries, MaxRecordAge: w.cfg.MaxRecordAge, Pacing: pacing, Log: w.log,
+			OnDone:  w.processed,
+			OnSplit: func([]Record) { w.stats.splits.Add(1) },
+			OnRetry: func(Record, int) { w.stats.retries.Add(1) },
+		}),
+		w.stats.count,
+		Trace(w.cfg.Name, w.cfg.Group),
+		Recover(w.log),
 	}
-	return telemetry.StartBatch(w.ctx, name, o, len(call), func(i int) []cekafka.Header { return call[i].Headers })
-}
-
-func (w *worker) tooOld(rec Record) bool {
-	return w.cfg.MaxRecordAge > 0 && !rec.Timestamp.IsZero() && time.Since(rec.Timestamp) > w.cfg.MaxRecordAge
+	return chain(h, slices.Concat(platform, w.cfg.Middleware)...)
 }
 
 // processed records that the handler completed n records, the last being
@@ -278,41 +204,12 @@ func (w *worker) processed(last Record, n int) {
 	w.commitNext()
 }
 
-// deadLetter writes rec to the dead-letter topic and commits past it. It
-// retries the write until it is acknowledged and returns false only if told
-// to stop first: then rec is not committed, and its next owner meets it again.
-func (w *worker) deadLetter(rec Record, cause error, attempts int) bool {
-	dl := kafkaio.DeadLetter(rec.Message, schemas.DeadLetter{
-		Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Error: cause.Error(),
-		Attempts: attempts, Consumer: w.cfg.Name, At: time.Now(),
-	})
-	dl.Topic = w.cfg.DeadLetterTopic
-	retry := func(n int) bool { return w.wait(w.cfg.backoff(n)) }
-	if kafkaio.WriteDeadLetter(w.ctx, w.dlq, dl, retry, w.log.With("offset", rec.Offset)) != nil {
-		return false
-	}
-	// Logged in the trace of the record's producer, so the failure is
-	// found from the request that wrote it.
-	w.log.ErrorContext(telemetry.Extract(w.ctx, rec.Headers), "record dead-lettered", "offset", rec.Offset, "attempts", attempts,
-		"deadLetterTopic", w.cfg.DeadLetterTopic, "err", cause)
+// deadLettered records that rec's dead letter was acknowledged, and
+// commits past it.
+func (w *worker) deadLettered(rec Record) {
 	w.stats.deadLettered.Add(1)
 	w.next = rec.Offset + 1
 	w.commitNext()
-	return true
-}
-
-// wait waits d, or less if told to stop; it reports whether it waited d.
-func (w *worker) wait(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-w.stop:
-		return false
-	case <-w.ctx.Done():
-		return false
-	}
 }
 
 // commitNext commits w.next. A failure is logged and left to the next

@@ -373,7 +373,7 @@ func TestCollect(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	cfg := Config{RetryBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}
+	cfg := Pacing{Backoff: 100 * time.Millisecond, MaxBackoff: time.Second}
 	tests := []struct {
 		retry int
 		want  time.Duration
