@@ -63,9 +63,12 @@ var catalog = sync.OnceValue(func() map[string]Topic {
 	return m
 })
 
-// SharedValidator is the process's one Validator, compiled on first use:
-// compiling every schema takes milliseconds and the result never changes.
-var SharedValidator = sync.OnceValues(NewValidator)
+// SharedValidator returns the process's one Validator, compiled on first
+// use: compiling every schema takes milliseconds and the result never
+// changes.
+func SharedValidator() (*Validator, error) { return sharedValidator() }
+
+var sharedValidator = sync.OnceValues(NewValidator)
 
 // Read is the one way a consumer of the flow reads an event off topic: msg
 // must be a CloudEvent (either content mode) of a type the catalog puts on
