@@ -19,7 +19,7 @@ import (
 func TestVerdictAfterReady(t *testing.T) {
 	brokers := kafkatest.Cluster(t)
 	for _, topic := range []string{schemas.TopicBidResults, schemas.TopicItemComplete} {
-		kafkatest.CreateTopic(t, brokers, topic, 3, nil)
+		kafkatest.CatalogTopic(t, brokers, topic, 3)
 	}
 	cfg := kafkatest.Config(brokers, 3)
 	log := slog.New(slog.DiscardHandler)

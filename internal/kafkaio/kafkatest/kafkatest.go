@@ -5,6 +5,7 @@ package kafkatest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -52,6 +53,20 @@ func CreateTopic(t testing.TB, brokers []string, topic string, n int, configs ma
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := kafkaio.CreateTopic(ctx, kafkaio.Config{Brokers: brokers, Replication: 1}, topic, n, configs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// CatalogTopic creates one of the catalog's topics with n partitions,
+// unless it exists: on a real cluster shared by the whole suite, the
+// platform's tests that ran before created it, with their own count.
+func CatalogTopic(t testing.TB, brokers []string, topic string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := kafkaio.CreateTopic(ctx, kafkaio.Config{Brokers: brokers, Replication: 1}, topic, n, nil)
+	var kerr kafka.Error
+	if err != nil && !(errors.As(err, &kerr) && kerr.Code() == kafka.ErrTopicAlreadyExists) {
 		t.Fatal(err)
 	}
 }
