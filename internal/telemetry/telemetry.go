@@ -8,10 +8,13 @@
 // extension (ce_traceparent/ce_tracestate in binary content mode), which a
 // CloudEvents consumer in any language reads. Extract prefers the first.
 //
-// Spans are always recorded, so trace ids exist for lineage and logs even
-// when nothing is exported; an OTLP exporter is added only when
-// OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set and
-// OTEL_TRACES_EXPORTER is not "none".
+// Trace ids exist for lineage and logs even when nothing is exported, but
+// spans are recorded only when something exports them: an OTLP exporter,
+// added when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set
+// and OTEL_TRACES_EXPORTER is not "none", or a test's. A trace begun in a
+// process that exports nothing is marked unsampled in its traceparent, and
+// the processes after it follow the caller's decision, as OpenTelemetry's
+// parent-based sampling does: turn export on in every process or none.
 package telemetry
 
 import (
@@ -69,10 +72,7 @@ func Setup(ctx context.Context, s Settings) (shutdown func(context.Context) erro
 	if err != nil {
 		return nil, false, fmt.Errorf("tracing resource: %w", err)
 	}
-	opts := []sdktrace.TracerProviderOption{
-		sdktrace.WithResource(res),
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
-	}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
 	if s.Exporter != nil {
 		if s.Sync {
 			opts = append(opts, sdktrace.WithSyncer(s.Exporter))
@@ -91,6 +91,14 @@ func Setup(ctx context.Context, s Settings) (shutdown func(context.Context) erro
 		opts = append(opts, sdktrace.WithBatcher(exp))
 		exporting = true
 	}
+	// A span nothing exports is not recorded: its attributes, events and
+	// end are no-ops. It still has its trace and span ids, which lineage,
+	// logs and the headers of the records written under it carry.
+	sampler := sdktrace.NeverSample()
+	if exporting {
+		sampler = sdktrace.ParentBased(sdktrace.AlwaysSample())
+	}
+	opts = append(opts, sdktrace.WithSampler(sampler))
 	tp := sdktrace.NewTracerProvider(opts...)
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(Propagator)

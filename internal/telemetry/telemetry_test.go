@@ -188,14 +188,22 @@ func TestSetupExporters(t *testing.T) {
 		if exporting != tt.want {
 			t.Errorf("env %v: exporting = %v, want %v", tt.env, exporting, tt.want)
 		}
-		// Spans are recorded (they have ids) whether or not they leave.
-		_, span := telemetry.Tracer().Start(context.Background(), "x")
-		if !span.SpanContext().IsValid() || !span.IsRecording() {
-			t.Errorf("env %v: span not recorded", tt.env)
+		// Every span has ids, which lineage and logs use; only one that
+		// leaves the process is recorded, and its records say so.
+		ctx, span := telemetry.Tracer().Start(context.Background(), "x")
+		if !span.SpanContext().IsValid() {
+			t.Errorf("env %v: span has no ids", tt.env)
+		}
+		if span.IsRecording() != tt.want || span.SpanContext().IsSampled() != tt.want {
+			t.Errorf("env %v: recording %v, sampled %v, want both %v", tt.env, span.IsRecording(), span.SpanContext().IsSampled(), tt.want)
+		}
+		hs := telemetry.Inject(ctx, nil)
+		if len(hs) == 0 {
+			t.Errorf("env %v: no trace context written to headers", tt.env)
 		}
 		span.End()
-		ctx, cancel := context.WithCancel(context.Background())
+		stop, cancel := context.WithCancel(context.Background())
 		cancel() // nothing listens on 4318: do not wait for it
-		_ = shutdown(ctx)
+		_ = shutdown(stop)
 	}
 }
