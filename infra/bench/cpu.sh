@@ -48,17 +48,7 @@ ticks=$(getconf CLK_TCK)
 
 platform_pid= load_pid=
 cleanup() {
-	for pid in $load_pid $platform_pid; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in $load_pid $platform_pid; do
-		for _ in $(seq 300); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	stop_all "$load_pid" "$platform_pid"
 	platform_pid= load_pid=
 }
 trap cleanup EXIT

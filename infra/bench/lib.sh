@@ -46,3 +46,21 @@ stop_broker() {
 		broker_started=
 	fi
 }
+
+# stop_all PID...: sends each process TERM at once, then waits up to 30 s
+# for each before it sends KILL. Empty arguments are skipped.
+stop_all() {
+	local pid
+	for pid in "$@"; do
+		[[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "$@"; do
+		[[ -n $pid ]] || continue
+		for _ in $(seq 300); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+}

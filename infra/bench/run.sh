@@ -69,23 +69,8 @@ platform_pid=
 rest_pid=
 broker_started=
 
-# stop PID: TERM, up to 30 s, then KILL.
-stop() {
-	local pid=$1
-	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for _ in $(seq 300); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-}
-
 stop_platform() {
-	stop "$platform_pid"
-	stop "$rest_pid"
+	stop_all "$platform_pid" "$rest_pid"
 	platform_pid= rest_pid=
 }
 

@@ -41,13 +41,7 @@ build "$dir"
 
 gateway_pid= processor_pid= rest_pid= sampler_pid= broker_started=
 cleanup() {
-	for pid in $sampler_pid $gateway_pid $processor_pid $rest_pid; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in $gateway_pid $processor_pid $rest_pid; do
-		for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-	done
+	stop_all "$sampler_pid" "$gateway_pid" "$processor_pid" "$rest_pid"
 	stop_broker
 }
 trap cleanup EXIT
