@@ -50,6 +50,26 @@ func ValidCategory(c string) bool {
 	return true
 }
 
+// TextFault reports the first character that text people read (a title, a
+// description, a name, an address) may not hold, and whether there is one:
+// a control character other than tab, line feed and carriage return (NUL
+// among them, and the C1 controls), or one of Unicode's bidirectional
+// embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069),
+// which make text display as other text, a title that reads backwards.
+// The OpenAPI document's Text schema is the same rule as a pattern
+// (TestTextRuleMatchesSchema).
+func TextFault(s string) (rune, bool) {
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+		case r < 0x20, r >= 0x7F && r <= 0x9F,
+			r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+			return r, true
+		}
+	}
+	return 0, false
+}
+
 // MinIncrement is how much a bid must beat the highest by, for an item
 // starting at startingPrice: 1 % of it, at least one minor unit (zero would
 // let equal bids leapfrog each other).

@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -204,6 +207,48 @@ func TestIsRejectReason(t *testing.T) {
 	for _, c := range []string{"", "minimum", "unknown_user", "TOO_LATE"} {
 		if schemas.IsRejectReason(c) {
 			t.Errorf("IsRejectReason(%q): got true, want false", c)
+		}
+	}
+}
+
+// TestTextRuleMatchesSchema holds TextFault, which the edge applies, to the
+// OpenAPI document's Text pattern, which clients read: the same verdict on
+// every Unicode scalar value, alone and inside ordinary text.
+func TestTextRuleMatchesSchema(t *testing.T) {
+	var api any
+	if err := yaml.Unmarshal(schemas.OpenAPI(), &api); err != nil {
+		t.Fatalf("parse the OpenAPI document: %v", err)
+	}
+	pattern, ok := at(t, api, "components", "schemas", "Text", "pattern").(string)
+	if !ok {
+		t.Fatal("the OpenAPI document's Text schema has no pattern")
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		t.Fatalf("compile the Text pattern: %v", err)
+	}
+	refused := 0
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if !utf8.ValidRune(r) {
+			continue
+		}
+		s := "Bicycle " + string(r) + " red"
+		_, bad := schemas.TextFault(s)
+		if re.MatchString(s) == bad {
+			t.Errorf("%U: TextFault refuses it %v, the pattern matches it %v", r, bad, !bad)
+		}
+		if bad {
+			refused++
+		}
+	}
+	// 29 C0 controls (32 less tab, line feed and carriage return), DEL, 32
+	// C1 controls and 5 + 4 bidi controls.
+	if refused != 29+1+32+9 {
+		t.Errorf("refused %d characters, want %d", refused, 29+1+32+9)
+	}
+	for _, s := range []string{"", "Two\tcolumns", "Line one\r\nline two", "Café — 40 €", "مرحبا", "\u200f"} {
+		if r, bad := schemas.TextFault(s); bad {
+			t.Errorf("TextFault(%q): refuses %U, want it accepted", s, r)
 		}
 	}
 }

@@ -122,6 +122,11 @@ func Validate(req Request, now time.Time) []schemas.FieldError {
 	if utf8.RuneCountInString(req.Description) > schemas.MaxDescriptionLength {
 		add("/description", "length", fmt.Sprintf("description must be at most %d characters", schemas.MaxDescriptionLength))
 	}
+	for _, f := range []struct{ field, text string }{{"/title", req.Title}, {"/description", req.Description}} {
+		if r, bad := schemas.TextFault(f.text); bad {
+			add(f.field, "text", fmt.Sprintf("%s must not hold the control character %U", f.field[1:], r))
+		}
+	}
 	if !schemas.ValidCategory(req.Category) {
 		add("/category", "pattern", fmt.Sprintf("category must be 1 to %d lowercase letters, digits or '-'", schemas.MaxCategoryLength))
 	}

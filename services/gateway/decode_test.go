@@ -77,3 +77,24 @@ func TestIntegersAsJSONSchema(t *testing.T) {
 		})
 	}
 }
+
+// TestTextFieldsRefused: a name that would display as other text, or an
+// address with a NUL in it, is well-formed JSON but not text people can
+// read: 422, each field named, and no account.
+func TestTextFieldsRefused(t *testing.T) {
+	e := newEnv(t)
+	body := `{"name":"Eve \u202Eevil","email":"eve@example.com","password":"correct horse",` +
+		`"address":{"line1":"1 Main St","city":"Lon\u0000don","postcode":"N1","country":"GB"}}`
+	p := problem(t, e.do(t, request{method: http.MethodPost, path: "/v1/users", body: body}), http.StatusUnprocessableEntity)
+	got := map[string]string{}
+	for _, fe := range p.Errors {
+		got[fe.Field] = fe.Code
+	}
+	if len(got) != 2 || got["/name"] != "text" || got["/address/city"] != "text" {
+		t.Fatalf("errors: got %+v, want /name and /address/city refused as text", p.Errors)
+	}
+	tok := e.do(t, request{method: http.MethodPost, path: "/v1/auth/token", body: `{"email":"eve@example.com","password":"correct horse"}`})
+	if tok.Code != http.StatusUnauthorized {
+		t.Fatalf("token for the refused account: got %d, want 401 (no account)", tok.Code)
+	}
+}

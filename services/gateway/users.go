@@ -83,6 +83,13 @@ func validateRegistration(req registerRequest) []schemas.FieldError {
 			add("/address/"+f.name, "length", fmt.Sprintf("%s must be 1 to 100 characters", f.name))
 		}
 	}
+	for _, f := range []struct{ field, text string }{
+		{"/name", req.Name}, {"/address/line1", req.Address.Line1}, {"/address/city", req.Address.City}, {"/address/postcode", req.Address.Postcode},
+	} {
+		if r, bad := schemas.TextFault(f.text); bad {
+			add(f.field, "text", fmt.Sprintf("%s must not hold the control character %U", f.field[strings.LastIndexByte(f.field, '/')+1:], r))
+		}
+	}
 	if c := req.Address.Country; len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' {
 		add("/address/country", "pattern", "country must be an ISO 3166-1 alpha-2 code like GB")
 	}
