@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -84,16 +85,47 @@ func decodeInteger(dec *jsontext.Decoder, v *int64) error {
 	if err != nil {
 		return err
 	}
-	raw := tok.String()
-	n, ok := new(big.Rat).SetString(raw)
-	if !ok || !n.IsInt() {
-		return &json.SemanticError{JSONKind: '0', Err: errNotInteger}
+	n, err := wholeNumber(tok.String())
+	if err != nil {
+		return &json.SemanticError{JSONKind: '0', Err: err}
 	}
-	if !n.Num().IsInt64() || n.Num().Int64() == math.MinInt64 {
-		return &json.SemanticError{JSONKind: '0', Err: errOutOfRange}
-	}
-	*v = n.Num().Int64()
+	*v = n
 	return nil
+}
+
+// wholeNumber is the int64 that a JSON number denotes, if it is whole.
+// Exact (no float64 rounding: 4503599627370496.5 is not an integer), and
+// bounded: an int64 has 19 digits, so a number spelt with more than 40
+// characters before its exponent or an exponent beyond ±40 is out of range
+// (or zero) without the arithmetic, which for 1e999999 would take a
+// million-digit power of ten.
+func wholeNumber(raw string) (int64, error) {
+	if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
+		return n, nil
+	}
+	mantissa, exp := raw, 0
+	if i := strings.IndexAny(raw, "eE"); i >= 0 {
+		mantissa = raw[:i]
+		e, err := strconv.Atoi(raw[i+1:])
+		if err != nil { // more digits than an int holds
+			e = math.MaxInt
+		}
+		exp = e
+	}
+	if len(mantissa) > 40 || exp > 40 || exp < -40 {
+		if strings.Trim(mantissa, "-0.") == "" {
+			return 0, nil
+		}
+		return 0, errOutOfRange
+	}
+	n, ok := new(big.Rat).SetString(raw)
+	switch {
+	case !ok || !n.IsInt():
+		return 0, errNotInteger
+	case !n.Num().IsInt64() || n.Num().Int64() == math.MinInt64:
+		return 0, errOutOfRange
+	}
+	return n.Num().Int64(), nil
 }
 
 // decodeError describes a decoding failure for the client: where (a JSON

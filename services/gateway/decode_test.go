@@ -1,9 +1,12 @@
 package gateway_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/auctionflow/auction/services/gateway"
 )
 
 // TestStrictBodies sends bodies that a lenient decoder would take: each is
@@ -59,20 +62,47 @@ func TestStrictBodies(t *testing.T) {
 	}
 }
 
+// TestWholeNumber: exact, and quick to refuse what no int64 holds.
+func TestWholeNumber(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true}, {"-0", 0, true}, {"2755", 2755, true}, {"2755.0", 2755, true}, {"2.755e3", 2755, true},
+		{"27550E-1", 2755, true}, {"-1e2", -100, true}, {"0e999999999", 0, true}, {"9007199254740991.000", 9007199254740991, true},
+		{"9223372036854775807", 9223372036854775807, true},
+		{"4503599627370496.5", 0, false}, {"1.5", 0, false}, {"1e-1", 0, false},
+		{"9223372036854775808", 0, false}, {"1e19", 0, false}, {"1e999999", 0, false}, {"1e99999999999999999999", 0, false},
+		{"1e-999999", 0, false}, {"1" + strings.Repeat("0", 50), 0, false},
+	}
+	for _, tt := range tests {
+		got, err := gateway.WholeNumber(tt.raw)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("wholeNumber(%.30s): got %d, %v; want %d, ok %v", tt.raw, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
 // TestIntegersAsJSONSchema: an integer is any number whose value is whole,
-// however it is written, as JSON Schema's "integer" says.
+// however it is written, as JSON Schema's "integer" says, in every integer
+// member (a pointer's too).
 func TestIntegersAsJSONSchema(t *testing.T) {
-	for _, spelt := range []string{`1000`, `1000.0`, `1e3`, `1.000E+3`} {
-		t.Run(spelt, func(t *testing.T) {
+	for _, spelt := range [][3]string{
+		{`1000`, `5000`, `3600`}, {`1000.0`, `5000.00`, `3600.0`}, {`1e3`, `5e3`, `36e2`}, {`1.000E+3`, `0.5E4`, `360000e-2`},
+	} {
+		t.Run(spelt[0], func(t *testing.T) {
 			e := newEnv(t)
-			body := strings.Replace(validItem, `1000`, spelt, 1)
+			body := fmt.Sprintf(`{"title":"Bicycle","category":"bikes","currency":"EUR",`+
+				`"startingPrice":%s,"reservePrice":%s,"durationSeconds":%s}`, spelt[0], spelt[1], spelt[2])
 			w := e.do(t, request{method: http.MethodPost, path: "/v1/items", body: body, auth: "Bearer " + e.token(t)})
 			if w.Code != http.StatusAccepted {
 				t.Fatalf("status: got %d, want 202; body %s", w.Code, w.Body)
 			}
 			calls := e.place.Calls()
-			if len(calls) != 1 || calls[0].StartingPrice != 1000 {
-				t.Fatalf("calls: got %+v, want one with startingPrice 1000", calls)
+			if len(calls) != 1 || calls[0].StartingPrice != 1000 || calls[0].ReservePrice == nil ||
+				*calls[0].ReservePrice != 5000 || calls[0].DurationSeconds != 3600 {
+				t.Fatalf("calls: got %+v, want one with startingPrice 1000, reservePrice 5000, durationSeconds 3600", calls)
 			}
 		})
 	}

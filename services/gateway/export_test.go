@@ -1,0 +1,4 @@
+package gateway
+
+// WholeNumber is wholeNumber, for the external tests.
+var WholeNumber = wholeNumber
