@@ -592,7 +592,7 @@ func (w *workload) single(ctx context.Context, rng *mrand.Rand, u *faultUser, wa
 		return // refused at the edge, or not known to be in the log
 	}
 	w.mu.Lock()
-	w.acked[placebid.IdempotentID(u.id, key)] = b
+	w.acked[placebid.IdempotentID(key, placebid.Request{BidderID: u.id, ItemID: it.id, Amount: amount})] = b
 	w.mu.Unlock()
 }
 

@@ -79,11 +79,17 @@ const source = schemas.Source + "/functions/placebid"
 // idNamespace scopes idempotent bid ids (a fixed, random UUID).
 var idNamespace = uuid.MustParse("7c1f4a52-3a8e-4f0e-9a53-6f1d2b8e4c10")
 
-// IdempotentID is the bid id for a client's idempotency key: the same bidder
-// and key always give the same id, so even a retry that slips past the
-// gateway's idempotency cache is decided once by the processor.
-func IdempotentID(bidderID, key string) string {
-	return uuid.NewSHA1(idNamespace, []byte(bidderID+"\x00"+key)).String()
+// IdempotentID is the bid id for a client's idempotency key and the bid it
+// was sent with: the same bidder, key, item and amount always give the same
+// id, so even a retry that slips past the gateway's idempotency record is
+// decided once by the processor. The id names the whole request, not the
+// key alone: the same key sent with another bid (another item, another
+// amount, after the gateway's record has expired or on a gateway that never
+// saw it) is another bid, never a duplicate of the first dropped as such.
+func IdempotentID(key string, req Request) string {
+	name := fmt.Sprintf("%d:%s|%d:%s|%d:%s|%d", len(req.BidderID), req.BidderID, len(key), key,
+		len(req.ItemID), req.ItemID, req.Amount)
+	return uuid.NewSHA1(idNamespace, []byte(name)).String()
 }
 
 // Init returns the function's initialiser for the faas runtime.

@@ -297,7 +297,7 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestAccepted(t *testing.T) {
-	idem := placebid.IdempotentID("bidder-1", "key-1")
+	idem := placebid.IdempotentID("key-1", placebid.Request{BidderID: "bidder-1", ItemID: itemEUR, Amount: 1500})
 	tests := []struct {
 		name     string
 		req      placebid.Request
@@ -452,25 +452,34 @@ func TestErrors(t *testing.T) {
 }
 
 func TestIdempotentID(t *testing.T) {
+	bid := placebid.Request{BidderID: "bidder-1", ItemID: "item-1", Amount: 6000}
+	with := func(f func(*placebid.Request)) placebid.Request { r := bid; f(&r); return r }
 	tests := []struct {
-		name          string
-		bidderA, keyA string
-		bidderB, keyB string
-		same          bool
+		name string
+		keyA string
+		reqA placebid.Request
+		keyB string
+		reqB placebid.Request
+		same bool
 	}{
-		{name: "same bidder and key", bidderA: "bidder-1", keyA: "k1", bidderB: "bidder-1", keyB: "k1", same: true},
-		{name: "other bidder, same key", bidderA: "bidder-1", keyA: "k1", bidderB: "bidder-2", keyB: "k1"},
-		{name: "same bidder, other key", bidderA: "bidder-1", keyA: "k1", bidderB: "bidder-1", keyB: "k2"},
-		{name: "boundary between bidder and key", bidderA: "ab", keyA: "c", bidderB: "a", keyB: "bc"},
-		{name: "empty key", bidderA: "bidder-1", keyA: "", bidderB: "bidder-1", keyB: " "},
-		{name: "key is case-sensitive", bidderA: "bidder-1", keyA: "Key", bidderB: "bidder-1", keyB: "key"},
+		{name: "same key, same bid", keyA: "k1", reqA: bid, keyB: "k1", reqB: bid, same: true},
+		{name: "other bidder, same key", keyA: "k1", reqA: bid, keyB: "k1", reqB: with(func(r *placebid.Request) { r.BidderID = "bidder-2" })},
+		{name: "same bidder, other key", keyA: "k1", reqA: bid, keyB: "k2", reqB: bid},
+		{name: "same key on another item", keyA: "k1", reqA: bid, keyB: "k1", reqB: with(func(r *placebid.Request) { r.ItemID = "item-2" })},
+		{name: "same key, another amount", keyA: "k1", reqA: bid, keyB: "k1", reqB: with(func(r *placebid.Request) { r.Amount = 5500 })},
+		{name: "boundary between bidder and key", keyA: "c", reqA: with(func(r *placebid.Request) { r.BidderID = "ab" }),
+			keyB: "bc", reqB: with(func(r *placebid.Request) { r.BidderID = "a" })},
+		{name: "boundary between key and item", keyA: "k|1", reqA: with(func(r *placebid.Request) { r.ItemID = "x" }),
+			keyB: "k", reqB: with(func(r *placebid.Request) { r.ItemID = "1|x" })},
+		{name: "empty key", keyA: "", reqA: bid, keyB: " ", reqB: bid},
+		{name: "key is case-sensitive", keyA: "Key", reqA: bid, keyB: "key", reqB: bid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := placebid.IdempotentID(tt.bidderA, tt.keyA)
-			b := placebid.IdempotentID(tt.bidderB, tt.keyB)
-			if again := placebid.IdempotentID(tt.bidderA, tt.keyA); again != a {
-				t.Fatalf("IdempotentID(%q, %q) twice: got %q then %q, want the same", tt.bidderA, tt.keyA, a, again)
+			a := placebid.IdempotentID(tt.keyA, tt.reqA)
+			b := placebid.IdempotentID(tt.keyB, tt.reqB)
+			if again := placebid.IdempotentID(tt.keyA, tt.reqA); again != a {
+				t.Fatalf("IdempotentID twice: got %q then %q, want the same", a, again)
 			}
 			if got := a == b; got != tt.same {
 				t.Fatalf("IdempotentID equal: got %v (%q, %q), want %v", got, a, b, tt.same)
@@ -484,10 +493,13 @@ func TestIdempotentID(t *testing.T) {
 }
 
 // TestIdempotentIDStable pins the derivation: ids already in the log must
-// keep deduplicating after an upgrade.
+// keep deduplicating after an upgrade. (Ids named by bidder and key alone,
+// before the bid was part of the name, differ: a retry sent across that
+// upgrade is a second bid of the same amount, which the rules refuse as not
+// beating the first.)
 func TestIdempotentIDStable(t *testing.T) {
-	got := placebid.IdempotentID("bidder-1", "key-1")
-	want := uuid.NewSHA1(uuid.MustParse("7c1f4a52-3a8e-4f0e-9a53-6f1d2b8e4c10"), []byte("bidder-1\x00key-1")).String()
+	got := placebid.IdempotentID("key-1", placebid.Request{BidderID: "bidder-1", ItemID: "item-1", Amount: 6000})
+	want := uuid.NewSHA1(uuid.MustParse("7c1f4a52-3a8e-4f0e-9a53-6f1d2b8e4c10"), []byte("8:bidder-1|5:key-1|6:item-1|6000")).String()
 	if got != want {
 		t.Fatalf("IdempotentID: got %q, want %q", got, want)
 	}

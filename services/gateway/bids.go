@@ -66,7 +66,7 @@ func (g *Gateway) placeBid(w http.ResponseWriter, r *http.Request) {
 		e.answer.writeTo(w)
 		return
 	}
-	req.BidID = placebid.IdempotentID(bidder, key)
+	req.BidID = placebid.IdempotentID(key, req)
 	rec := &recorder{header: http.Header{}}
 	g.bid(rec, r, req)
 	g.idem.finish(scoped, e, rec)

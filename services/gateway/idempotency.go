@@ -13,8 +13,8 @@ import (
 //
 // It lives in the gateway's memory: behind several gateway replicas the key
 // only deduplicates on the replica that saw it, and the bid id derived from
-// the key (placebid.IdempotentID) makes the processor decide a duplicate once
-// anyway.
+// the key and the bid (placebid.IdempotentID) makes the processor decide a
+// duplicate once anyway, and another bid under a reused key as another bid.
 type idempotency struct {
 	ttl time.Duration
 	now func() time.Time
