@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -101,9 +102,14 @@ func (g *Gateway) Routes() http.Handler {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "not-found", "no such resource")
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, http.StatusMethodNotAllowed, "method-not-allowed", r.Method+" is not allowed here")
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		allowed := allowedMethods(r, req.URL.Path)
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeProblem(w, req, http.StatusMethodNotAllowed, "method-not-allowed",
+			req.Method+" is not allowed here; "+strings.Join(allowed, ", ")+" is")
 	})
+	// HEAD is GET without the body, on every GET route (RFC 9110 9.3.2).
+	r.Use(middleware.GetHead)
 
 	if g.Web != nil {
 		r.Handle("/", g.Web)
@@ -132,6 +138,22 @@ func (g *Gateway) Routes() http.Handler {
 		})
 	})
 	return r
+}
+
+// allowedMethods lists the methods the router serves at path, for the
+// Allow header of a 405.
+func allowedMethods(r chi.Routes, path string) []string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		lookup := m
+		if m == http.MethodHead {
+			lookup = http.MethodGet // middleware.GetHead serves HEAD from GET
+		}
+		if r.Match(chi.NewRouteContext(), lookup, path) {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
 }
 
 func (g *Gateway) unauthorized(w http.ResponseWriter, r *http.Request, err error) {

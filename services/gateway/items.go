@@ -111,15 +111,31 @@ func (g *Gateway) getItem(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "unknown-item", "no item "+id+" (a just-placed item appears within moments)")
 		return
 	}
-	writeJSON(w, http.StatusOK, itemView(s))
+	writeJSON(w, http.StatusOK, itemView(s, time.Now()))
 }
 
-func itemView(s *auction.State) itemResponse {
-	it := s.Item
-	status := "open"
-	if s.Status == auction.StatusClosed {
-		status = "closed"
+// An item's status: open until endsAt, closing from then until the
+// processor closes it at endsAt + grace (bids are refused too_late, the
+// verdicts of bids already in the log are still to come), then closed.
+const (
+	statusOpen    = "open"
+	statusClosing = "closing"
+	statusClosed  = "closed"
+)
+
+func itemStatus(s *auction.State, now time.Time) string {
+	switch {
+	case s.Status == auction.StatusClosed:
+		return statusClosed
+	case !now.Before(s.Item.EndsAt):
+		return statusClosing
 	}
+	return statusOpen
+}
+
+func itemView(s *auction.State, now time.Time) itemResponse {
+	it := s.Item
+	status := itemStatus(s, now)
 	r := itemResponse{
 		ItemID: it.ItemID, SellerID: it.Seller.ID, Title: it.Title, Description: it.Description,
 		Category: it.Category, Currency: it.StartingPrice.Currency, StartingPrice: it.StartingPrice.Amount,
@@ -155,11 +171,17 @@ type itemPage struct {
 
 // listItems answers GET /v1/items?status=open|closed&category=...&limit=...&cursor=...
 func (g *Gateway) listItems(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	var errs []schemas.FieldError
+	q, errs := strictQuery(r, "status", "category", "limit", "cursor")
 	status := q.Get("status")
-	if status != "" && status != "open" && status != "closed" {
-		errs = append(errs, schemas.FieldError{Field: "status", Code: "enum", Message: "status must be open or closed"})
+	if status != "" && status != statusOpen && status != statusClosing && status != statusClosed {
+		errs = append(errs, schemas.FieldError{Field: "status", Code: "enum", Message: "status must be open, closing or closed"})
+	}
+	after := ""
+	if c := q.Get("cursor"); c != "" {
+		var ok bool
+		if after, ok = decodeCursor(c); !ok {
+			errs = append(errs, schemas.FieldError{Field: "cursor", Code: "format", Message: "cursor must be a nextCursor this API gave"})
+		}
 	}
 	limit := defaultPageSize
 	if l := q.Get("limit"); l != "" {
@@ -174,17 +196,17 @@ func (g *Gateway) listItems(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	category := q.Get("category")
-	page, err := g.Auctions.List(q.Get("cursor"), limit, func(s *auction.State) bool {
-		closed := s.Status == auction.StatusClosed
-		return (status == "" || (status == "closed") == closed) && (category == "" || s.Item.Category == category)
+	now := time.Now()
+	page, err := g.Auctions.List(after, limit, func(s *auction.State) bool {
+		return (status == "" || itemStatus(s, now) == status) && (category == "" || s.Item.Category == category)
 	})
 	if err != nil {
 		g.internal(w, r, err)
 		return
 	}
-	out := itemPage{Items: make([]itemResponse, len(page.Items)), NextCursor: page.Next}
+	out := itemPage{Items: make([]itemResponse, len(page.Items)), NextCursor: encodeCursor(page.Next)}
 	for i, s := range page.Items {
-		out.Items[i] = itemView(s)
+		out.Items[i] = itemView(s, now)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

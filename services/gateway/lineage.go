@@ -3,10 +3,12 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/auctionflow/auction/functions/lineage"
+	"github.com/auctionflow/auction/schemas"
 )
 
 // Lineage reads the events of an auction (a lineage.Store).
@@ -24,6 +26,10 @@ type lineageResponse struct {
 // the log, its cause and its trace.
 func (g *Gateway) itemLineage(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "itemId")
+	if len(id) > schemas.MaxIDLength {
+		writeProblem(w, r, http.StatusNotFound, "unknown-item", "no item has an id that long")
+		return
+	}
 	if g.Lineage == nil {
 		writeProblem(w, r, http.StatusNotFound, "lineage-off", "this gateway keeps no lineage (run the lineage function)")
 		return
@@ -33,7 +39,9 @@ func (g *Gateway) itemLineage(w http.ResponseWriter, r *http.Request) {
 		g.internal(w, r, err)
 		return
 	}
-	if len(chain) == 0 {
+	// Only an item's chain: edge refusals are logged under whatever subject
+	// the refused request named, which is no auction.
+	if !slices.ContainsFunc(chain, func(e lineage.Entry) bool { return e.Type == schemas.TypeItemPlaced }) {
 		writeProblem(w, r, http.StatusNotFound, "unknown-item", "no events of item "+id+" (a just-placed item appears within moments)")
 		return
 	}

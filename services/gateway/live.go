@@ -107,8 +107,11 @@ func (g *Gateway) itemEvents(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return // the headers say it streams; a HEAD has no body to wait on
+	}
 	// The current state first, so a watcher needs no second request.
-	send(w, "item", itemView(s))
+	send(w, "item", itemView(s, time.Now()))
 	flusher.Flush()
 
 	heartbeat := time.NewTicker(15 * time.Second)

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -763,7 +764,7 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 			body: `{"email":"ada@example.com","password":"x","admin":true}`}, status: 400},
 
 		{name: "list items", route: "GET /v1/items", rq: specRequest{path: "/v1/items?status=open&category=lamps&limit=1"}, status: 200},
-		{name: "list items, last page", route: "GET /v1/items", rq: specRequest{path: "/v1/items?cursor=item-50"}, status: 200},
+		{name: "list items, last page", route: "GET /v1/items", rq: specRequest{path: "/v1/items?cursor=c1." + base64.RawURLEncoding.EncodeToString([]byte("item-50"))}, status: 200},
 		{name: "list items, bad query", route: "GET /v1/items", rq: specRequest{path: "/v1/items?status=sold&limit=0"}, status: 400},
 		{name: "closed item", route: "GET /v1/items/{itemId}", rq: specRequest{path: "/v1/items/item-42"}, status: 200},
 		{name: "open item", route: "GET /v1/items/{itemId}", rq: specRequest{path: "/v1/items/item-50"}, status: 200},

@@ -54,8 +54,12 @@ func (g *Gateway) myNotifications(w http.ResponseWriter, r *http.Request) {
 
 // period reads ?from=YYYY-MM-DD&to=YYYY-MM-DD (UTC days, to exclusive).
 func period(r *http.Request) (from, to time.Time, errs []schemas.FieldError) {
+	q, errs := strictQuery(r, "from", "to")
+	if len(errs) > 0 {
+		return from, to, errs
+	}
 	parse := func(name string) time.Time {
-		v := r.URL.Query().Get(name)
+		v := q.Get(name)
 		if v == "" {
 			return time.Time{}
 		}

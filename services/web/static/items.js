@@ -87,7 +87,7 @@ export async function listView(view) {
     cell.dataset.amount = amount;
     cell.textContent = money(price(it), it.currency);
     tr.querySelector('.bids').textContent = String(it.bidCount);
-    tr.querySelector('.status').textContent = it.status === 'closed' ? (it.result?.sold ? 'sold' : 'closed') : 'open';
+    tr.querySelector('.status').textContent = it.status === 'closed' ? (it.result?.sold ? 'sold' : 'closed') : it.status;
     tr.querySelector('.ends').replaceChildren(h('time', { datetime: it.endsAt, title: when(it.endsAt) }, it.status === 'closed' ? when(it.endsAt) : left(it.endsAt) || 'closing…'));
     return tr;
   }
@@ -99,7 +99,7 @@ export async function listView(view) {
     empty.hidden = sorted.length !== 0;
     more.hidden = !cursor;
     // Follow the auctions ending soonest live; the others refresh on a timer.
-    const want = new Set(sorted.filter((it) => it.status === 'open').slice(0, MAX_STREAMS).map((it) => it.itemId));
+    const want = new Set(sorted.filter((it) => it.status !== 'closed').slice(0, MAX_STREAMS).map((it) => it.itemId));
     for (const [id, stop] of streams) {
       if (!want.has(id)) {
         stop();
@@ -122,7 +122,7 @@ export async function listView(view) {
       });
       if (stop) streams.set(id, stop);
     }
-    const open = sorted.filter((it) => it.status === 'open').length;
+    const open = sorted.filter((it) => it.status !== 'closed').length;
     let live = '';
     if (streams.size && streams.size === open) live = 'Prices are live.';
     else if (streams.size) live = `Prices are live for the ${streams.size} ending soonest; the others refresh every few seconds.`;
@@ -165,7 +165,7 @@ export async function listView(view) {
   await load();
   view.every(REFRESH, () => load());
   view.every(1000, () => {
-    for (const it of items.values()) if (it.status === 'open') row(it);
+    for (const it of items.values()) if (it.status !== 'closed') row(it);
   });
 }
 
@@ -339,7 +339,7 @@ export async function itemView(view, id) {
     priceEl.dataset.currency = it.currency;
     priceEl.textContent = money(price(it), it.currency);
     priceNote.textContent = it.highestBid ? `by ${who(it.highestBid.bidderId)} · ${it.bidCount} accepted bid${it.bidCount === 1 ? '' : 's'}` : 'No bids yet.';
-    statusEl.textContent = closed ? 'closed' : 'open';
+    statusEl.textContent = it.status; // open, closing (no new bids, the last verdicts to come) or closed
     statusEl.dataset.status = it.status;
     reserveEl.textContent = it.reserveMet ? 'met (or none)' : 'not met yet';
     tick();
