@@ -78,8 +78,19 @@ type Gateway struct {
 	Deps
 	idem    *idempotency
 	limiter *userLimiter
-	spec    []byte
+	// signIns bounds password guesses (each is a bcrypt hash), per
+	// account and per client address.
+	signInsByAccount, signInsByAddress *userLimiter
+	spec                               []byte
 }
+
+// Sign-in limits: an account may be tried 10 times at once, then once every
+// 6 s; an address 30 times, then once every 2 s. A person who mistypes
+// never meets them; a guesser gets 10 a minute per account.
+var (
+	signInPerAccount = RateLimit{Rate: 1.0 / 6, Burst: 10}
+	signInPerAddress = RateLimit{Rate: 1.0 / 2, Burst: 30}
+)
 
 // idempotencyTTL is how long an Idempotency-Key's answer is kept.
 const idempotencyTTL = 24 * time.Hour
@@ -89,6 +100,8 @@ func New(d Deps) *Gateway {
 	return &Gateway{
 		Deps: d, idem: newIdempotency(idempotencyTTL, time.Now),
 		limiter: newUserLimiter(d.RateLimit, time.Now), spec: schemas.OpenAPI(),
+		signInsByAccount: newUserLimiter(signInPerAccount, time.Now),
+		signInsByAddress: newUserLimiter(signInPerAddress, time.Now),
 	}
 }
 
@@ -206,6 +219,9 @@ type tokenResponse struct {
 func (g *Gateway) issueToken(w http.ResponseWriter, r *http.Request) {
 	var req tokenRequest
 	if !decodeJSON(w, r, maxBody, &req) {
+		return
+	}
+	if !g.signInAllowed(w, r, req.Email) {
 		return
 	}
 	u, err := g.Users.ByEmail(r.Context(), req.Email)

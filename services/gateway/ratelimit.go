@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/services/auth"
 )
 
@@ -85,4 +87,27 @@ func (g *Gateway) limitPerUser(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// signInAllowed takes a sign-in attempt from the client's address and then
+// from the account, or answers 429 with Retry-After. The address is the
+// connection's peer (no forwarded header is trusted); the account is the
+// email as the directory normalises it, so case does not make a new one.
+func (g *Gateway) signInAllowed(w http.ResponseWriter, r *http.Request, email string) bool {
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		addr = r.RemoteAddr
+	}
+	for _, c := range []struct {
+		lim      *userLimiter
+		key, who string
+	}{{g.signInsByAddress, addr, "this address"}, {g.signInsByAccount, userdir.NormalizeEmail(email), "this account"}} {
+		if ok, wait := c.lim.allow(c.key); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			writeProblem(w, r, http.StatusTooManyRequests, "rate-limited",
+				"too many sign-in attempts for "+c.who+"; retry after the time in Retry-After")
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,4 +114,34 @@ func TestHeadOfTheEventStream(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("HEAD of the event stream did not answer within 5 s")
 	}
+}
+
+// TestSignInThrottled: every sign-in attempt costs a bcrypt hash and is a
+// password guess, so an account can be tried 10 times in a row and an
+// address 30 times; then 429 with Retry-After, even for the right password.
+func TestSignInThrottled(t *testing.T) {
+	e := newEnv(t)
+	signIn := func(email, pw string) *httptest.ResponseRecorder {
+		return e.do(t, request{method: http.MethodPost, path: "/v1/auth/token",
+			body: `{"email":"` + email + `","password":"` + pw + `"}`})
+	}
+	for i := range 10 {
+		if w := signIn(email, "wrong guess"); w.Code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: got %d, want 401", i+1, w.Code)
+		}
+	}
+	w := signIn(strings.ToUpper(email), password) // the same account, however spelt
+	problem(t, w, http.StatusTooManyRequests)
+	if ra := w.Header().Get("Retry-After"); ra == "" || ra == "0" {
+		t.Fatalf("Retry-After: got %q, want a positive number of seconds", ra)
+	}
+	// Other accounts from the same address: 19 more attempts are taken
+	// (30 from the address in all, the refused one among them), the next
+	// is refused whoever it names.
+	for i := range 19 {
+		if w := signIn("nobody"+strconv.Itoa(i)+"@example.com", "x"); w.Code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d on another account: got %d, want 401", 12+i, w.Code)
+		}
+	}
+	problem(t, signIn("someone-else@example.com", "x"), http.StatusTooManyRequests)
 }
