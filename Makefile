@@ -1,7 +1,7 @@
 # One-liners; the README explains each. CI runs `make ci`.
 GO ?= go
 
-.PHONY: run test test-integration test-faults test-faults-cluster lint bench bench-load bench-scale ci up-local
+.PHONY: run test test-integration test-faults test-faults-cluster test-api lint bench bench-load bench-scale ci up-local
 
 run: ## the whole platform in one process, embedded broker, demo users
 	$(GO) run ./cmd/auction run
@@ -54,6 +54,9 @@ up-local: ## the compose topology as plain processes (Kafka from infra/kafka, dy
 # staticcheck is pinned: a newer release may add checks, and lint must not
 # fail on a checkout that passed it.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+test-api: ## an outside client: Schemathesis (PyPI, pinned) runs every check against the served OpenAPI document (~4 min)
+	bash infra/schemathesis/run.sh
 
 lint: ## formatting, vet, staticcheck, and Kafka clients made only in internal/kafkaio
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt would change:"; echo "$$out"; exit 1; }

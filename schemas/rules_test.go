@@ -96,6 +96,8 @@ func TestLimitsMatchSchemas(t *testing.T) {
 		{"openapi PlaceItemRequest category pattern", at(t, apiSchemas, "PlaceItemRequest", "properties", "category", "pattern"), category},
 		{"openapi PlaceItemRequest durationSeconds minimum", number(t, at(t, apiSchemas, "PlaceItemRequest", "properties", "durationSeconds", "minimum")), int64(schemas.MinDuration / time.Second)},
 		{"openapi PlaceItemRequest durationSeconds maximum", number(t, at(t, apiSchemas, "PlaceItemRequest", "properties", "durationSeconds", "maximum")), int64(schemas.MaxDuration / time.Second)},
+		{"openapi listItems category pattern", listItemsParam(t, api, "category")["pattern"], category},
+		{"openapi PlaceBidsRequest itemId maxLength", number(t, at(t, apiSchemas, "PlaceBidsRequest", "properties", "bids", "items", "properties", "itemId", "maxLength")), int64(schemas.MaxIDLength)},
 		{"openapi RejectReason enum", fmt.Sprint(at(t, apiSchemas, "RejectReason", "enum")), fmt.Sprint(schemas.RejectReasons())},
 		{"openapi Currency enum", fmt.Sprint(at(t, apiSchemas, "Currency", "enum")), fmt.Sprint(schemas.Currencies())},
 	}
@@ -251,4 +253,18 @@ func TestTextRuleMatchesSchema(t *testing.T) {
 			t.Errorf("TextFault(%q): refuses %U, want it accepted", s, r)
 		}
 	}
+}
+
+// listItemsParam is the schema of a query parameter of GET /v1/items.
+func listItemsParam(t *testing.T, api any, name string) map[string]any {
+	t.Helper()
+	params, _ := at(t, api, "paths", "/v1/items", "get", "parameters").([]any)
+	for _, p := range params {
+		if m, ok := p.(map[string]any); ok && m["name"] == name {
+			s, _ := m["schema"].(map[string]any)
+			return s
+		}
+	}
+	t.Fatalf("GET /v1/items has no parameter %q", name)
+	return nil
 }

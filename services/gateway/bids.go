@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -156,6 +157,26 @@ func (g *Gateway) placeBids(w http.ResponseWriter, r *http.Request) {
 	case n > maxBatch:
 		writeProblem(w, r, http.StatusUnprocessableEntity, "invalid-batch", fmt.Sprintf("a batch holds at most %d bids", maxBatch),
 			schemas.FieldError{Field: "/bids", Code: "maxItems", Message: fmt.Sprintf("got %d bids, the limit is %d", n, maxBatch)})
+		return
+	}
+	// A bid that breaks the contract (its schema) refuses the whole batch
+	// before anything is written, every such bid named; a bid the auction's
+	// rules refuse is one "rejected" result of the 202.
+	var broken []schemas.FieldError
+	for i, b := range body.Bids {
+		at := fmt.Sprintf("/bids/%d", i)
+		if b.Amount < 1 || b.Amount > schemas.MaxAmount {
+			broken = append(broken, schemas.FieldError{Field: at + "/amount", Code: "range",
+				Message: fmt.Sprintf("amount must be 1 to %d minor units", int64(schemas.MaxAmount))})
+		}
+		if n := utf8.RuneCountInString(b.ItemID); n < 1 || n > schemas.MaxIDLength {
+			broken = append(broken, schemas.FieldError{Field: at + "/itemId", Code: "length",
+				Message: fmt.Sprintf("itemId must be 1 to %d characters", schemas.MaxIDLength)})
+		}
+	}
+	if len(broken) > 0 {
+		writeProblem(w, r, http.StatusUnprocessableEntity, "invalid-batch",
+			"bids of the batch break the contract (each is named); nothing was written", broken...)
 		return
 	}
 	bidder, _ := auth.Subject(r.Context())

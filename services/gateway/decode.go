@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -49,7 +50,11 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool
 		writeProblem(w, r, http.StatusBadRequest, "malformed", "the body could not be read")
 		return false
 	}
-	if err := json.Unmarshal(body, v, strict); err != nil {
+	err = refuseNull(body)
+	if err == nil {
+		err = json.Unmarshal(body, v, strict)
+	}
+	if err != nil {
 		fe := decodeError(err)
 		writeProblem(w, r, http.StatusBadRequest, "malformed", "malformed JSON body: "+fe.Message, fe)
 		return false
@@ -69,11 +74,30 @@ var strict = json.JoinOptions(
 	json.WithUnmarshalers(json.UnmarshalFromFunc(decodeInteger)),
 )
 
-// errNotInteger and errOutOfRange are what decodeInteger refuses.
+// errNotInteger and errOutOfRange are what decodeInteger refuses, errNull
+// what refuseNull does.
 var (
 	errNotInteger = errors.New("must be an integer")
 	errOutOfRange = errors.New("is out of range")
+	errNull       = errors.New("must not be null (leave the member out instead)")
 )
+
+// refuseNull refuses a null anywhere in body: no request schema allows one,
+// and decoding would read it as the member left out. A syntax error is
+// left for the decoder to report.
+func refuseNull(body []byte) error {
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	for {
+		kind := dec.PeekKind()
+		if kind == 'n' {
+			_, _ = dec.ReadToken()
+			return &json.SemanticError{JSONPointer: dec.StackPointer(), JSONKind: 'n', Err: errNull}
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return nil
+		}
+	}
+}
 
 // decodeInteger reads a JSON number into an int64 when its value is a
 // whole number, whatever its spelling.
@@ -163,7 +187,7 @@ func decodeError(err error) schemas.FieldError {
 		case errors.Is(sem.Err, json.ErrUnknownName):
 			fe.Code = "unknown-member"
 			fe.Message = fmt.Sprintf("unknown member %q (names are case-sensitive)", lastToken(sem.JSONPointer))
-		case errors.Is(sem.Err, errNotInteger), errors.Is(sem.Err, errOutOfRange):
+		case errors.Is(sem.Err, errNotInteger), errors.Is(sem.Err, errOutOfRange), errors.Is(sem.Err, errNull):
 			fe.Code, fe.Message = "type", fmt.Sprintf("%s %s", memberName(sem.JSONPointer), sem.Err)
 		default:
 			fe.Code, fe.Message = "type", fmt.Sprintf("%s must be %s", memberName(sem.JSONPointer), kindOf(sem.GoType))

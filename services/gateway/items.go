@@ -176,6 +176,10 @@ func (g *Gateway) listItems(w http.ResponseWriter, r *http.Request) {
 	if status != "" && status != statusOpen && status != statusClosing && status != statusClosed {
 		errs = append(errs, schemas.FieldError{Field: "status", Code: "enum", Message: "status must be open, closing or closed"})
 	}
+	if c := q.Get("category"); c != "" && !schemas.ValidCategory(c) {
+		errs = append(errs, schemas.FieldError{Field: "category", Code: "pattern",
+			Message: fmt.Sprintf("category must be 1 to %d lowercase letters, digits or '-'", schemas.MaxCategoryLength)})
+	}
 	after := ""
 	if c := q.Get("cursor"); c != "" {
 		var ok bool

@@ -77,7 +77,7 @@ func TestListItems(t *testing.T) {
 	// an unknown status, a limit out of range, a parameter given empty or
 	// twice, a cursor this API did not make (an item id is not one).
 	for _, bad := range []string{"?status=sold", "?limit=0", "?limit=101", "?limit=x", "?status=", "?category=",
-		"?cursor=", "?status=open&status=closed", "?cursor=garbage", "?cursor=item-02", "?cursor=c1.%21%21"} {
+		"?cursor=", "?status=open&status=closed", "?category=Bikes!", "?cursor=garbage", "?cursor=item-02", "?cursor=c1.%21%21"} {
 		problem(t, e.do(t, request{method: http.MethodGet, path: "/v1/items" + bad}), http.StatusBadRequest)
 	}
 }

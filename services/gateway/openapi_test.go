@@ -830,8 +830,15 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 			authed: true, prior: 1, status: 200, valid: true},
 
 		{name: "batch", route: "POST /v1/bids", rq: specRequest{path: "/v1/bids", body: batch(3)}, authed: true, status: 202, valid: true},
-		{name: "batch with refusals", route: "POST /v1/bids", rq: specRequest{path: "/v1/bids",
-			body: `{"bids":[{"itemId":"item-1","amount":0},{"itemId":"item-2","amount":5}]}`}, authed: true, status: 202},
+		{name: "batch with refusals", deps: specDeps{placeBid: func(r placebid.Request) (placebid.Result, error) {
+			if r.ItemID == "item-1" {
+				return placebid.Result{Reasons: []schemas.FieldError{{Field: "/itemId", Code: string(schemas.ReasonTooLate), Message: "the auction has ended"}}}, nil
+			}
+			return placebid.Result{BidID: "bid-2"}, nil
+		}}, route: "POST /v1/bids", rq: specRequest{path: "/v1/bids",
+			body: `{"bids":[{"itemId":"item-1","amount":10},{"itemId":"item-2","amount":5}]}`}, authed: true, status: 202, valid: true},
+		{name: "batch breaking the contract", route: "POST /v1/bids", rq: specRequest{path: "/v1/bids",
+			body: `{"bids":[{"itemId":"item-1","amount":0},{"itemId":"item-2","amount":5}]}`}, authed: true, status: 422},
 		{name: "empty batch", route: "POST /v1/bids", rq: specRequest{path: "/v1/bids", body: `{"bids":[]}`}, authed: true, status: 422},
 		{name: "batch too long", route: "POST /v1/bids", rq: specRequest{path: "/v1/bids", body: batch(1001)}, authed: true, status: 422},
 		{name: "batch too large", route: "POST /v1/bids", rq: specRequest{path: "/v1/bids",
