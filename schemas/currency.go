@@ -1,6 +1,10 @@
 package schemas
 
-import "slices"
+import (
+	"slices"
+
+	"golang.org/x/text/currency"
+)
 
 // currencies are the ISO 4217 currencies the platform trades in, sorted.
 // The list is deliberately short: a currency is added when someone needs
@@ -17,3 +21,19 @@ func KnownCurrency(code string) bool {
 	_, found := slices.BinarySearch(currencies, code)
 	return found
 }
+
+// MinorDigits is how many digits of code's amounts come after the decimal
+// point, from ISO 4217 (JPY 5000 is ¥5,000, EUR 5000 is €50.00); 2 for a
+// code the table does not know.
+func MinorDigits(code string) int {
+	unit, err := currency.ParseISO(code)
+	if err != nil {
+		return 2
+	}
+	scale, _ := currency.Standard.Rounding(unit)
+	return scale
+}
+
+// currencySymbols are the symbols that name one currency unambiguously;
+// the others are written with their code.
+var currencySymbols = map[string]string{"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥", "INR": "₹", "KRW": "₩"}

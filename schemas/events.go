@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -42,8 +43,37 @@ type Money struct {
 	Currency string `json:"currency"`
 }
 
+// String is the amount as people read it, in the currency's major unit:
+// €62.00, £1,250.00, ¥5,000, CHF 19.90 (a code where the symbol alone would
+// be ambiguous or is not well known). Details of refusals use it; the
+// amount itself travels as minor units beside them.
 func (m Money) String() string {
-	return fmt.Sprintf("%d %s", m.Amount, m.Currency)
+	digits := MinorDigits(m.Currency)
+	unit := int64(1)
+	for range digits {
+		unit *= 10
+	}
+	sign, abs := "", m.Amount
+	if abs < 0 {
+		sign, abs = "-", -abs
+	}
+	num := grouped(abs / unit)
+	if digits > 0 {
+		num += fmt.Sprintf(".%0*d", digits, abs%unit)
+	}
+	if sym, ok := currencySymbols[m.Currency]; ok {
+		return sign + sym + num
+	}
+	return sign + m.Currency + " " + num
+}
+
+// grouped writes n with a comma between each group of three digits.
+func grouped(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // Party is a user as the edge enriched it from the user directory at the time

@@ -268,3 +268,37 @@ func listItemsParam(t *testing.T, api any, name string) map[string]any {
 	t.Fatalf("GET /v1/items has no parameter %q", name)
 	return nil
 }
+
+// TestMoneyString: amounts read in the currency's major unit, as people
+// write them, never as minor units with a code.
+func TestMoneyString(t *testing.T) {
+	for _, tt := range []struct {
+		m    schemas.Money
+		want string
+	}{
+		{schemas.Money{Amount: 6200, Currency: "EUR"}, "€62.00"},
+		{schemas.Money{Amount: 5, Currency: "EUR"}, "€0.05"},
+		{schemas.Money{Amount: 0, Currency: "USD"}, "$0.00"},
+		{schemas.Money{Amount: 125000, Currency: "GBP"}, "£1,250.00"},
+		{schemas.Money{Amount: 123456789, Currency: "USD"}, "$1,234,567.89"},
+		{schemas.Money{Amount: 5000, Currency: "JPY"}, "¥5,000"},
+		{schemas.Money{Amount: 999, Currency: "KRW"}, "₩999"},
+		{schemas.Money{Amount: 1990, Currency: "CHF"}, "CHF 19.90"},
+		{schemas.Money{Amount: -150, Currency: "SEK"}, "-SEK 1.50"},
+		{schemas.Money{Amount: schemas.MaxAmount, Currency: "EUR"}, "€90,071,992,547,409.91"},
+	} {
+		if got := tt.m.String(); got != tt.want {
+			t.Errorf("%d %s: got %q, want %q", tt.m.Amount, tt.m.Currency, got, tt.want)
+		}
+	}
+	// Every currency the platform trades in has its ISO 4217 minor unit.
+	for _, c := range schemas.Currencies() {
+		want := 2
+		if c == "JPY" || c == "KRW" {
+			want = 0
+		}
+		if got := schemas.MinorDigits(c); got != want {
+			t.Errorf("MinorDigits(%s): got %d, want %d", c, got, want)
+		}
+	}
+}

@@ -61,9 +61,9 @@ func ExampleNotifier_Handle() {
 	// email to ada@example.com: "You won: Brass telescope" <item-1/ada/won@auction>
 	// email to bob@example.com: "Auction closed: Brass telescope" <item-1/bob/lost@auction>
 	// email to sam@example.com: "Sold: Brass telescope" <item-1/sam/sold@auction>
-	// item-1/ada/won: You won the auction for "Brass telescope" with your bid of EUR 1,250.50.
-	// item-1/bob/lost: The auction for "Brass telescope" has closed and another bidder won it for EUR 1,250.50.
-	// item-1/sam/sold: Your item "Brass telescope" sold for EUR 1,250.50.
+	// item-1/ada/won: You won the auction for "Brass telescope" with your bid of €1,250.50.
+	// item-1/bob/lost: The auction for "Brass telescope" has closed and another bidder won it for €1,250.50.
+	// item-1/sam/sold: Your item "Brass telescope" sold for €1,250.50.
 	// redelivered:
 	// 3 events, no email
 }

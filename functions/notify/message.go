@@ -2,10 +2,6 @@ package notify
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
-
-	"golang.org/x/text/currency"
 
 	"github.com/auctionflow/auction/schemas"
 )
@@ -58,45 +54,11 @@ func email(ic schemas.ItemCompleted, n Notification, name string) (subject, body
 	return subject, body
 }
 
-// price formats an amount in minor units as the currency's major units, with
-// the ISO code first: "EUR 1,250.00", "JPY 1,500". An unknown currency is
-// shown in minor units, which is unusual but never wrong.
+// price is an amount as people read it (schemas.Money.String: "€1,250.00",
+// "¥1,500", "CHF 19.90"), the same as every refusal's detail.
 func price(m *schemas.Money) string {
 	if m == nil {
 		return "an undisclosed price"
 	}
-	unit, err := currency.ParseISO(m.Currency)
-	if err != nil {
-		return fmt.Sprintf("%s %s (minor units)", m.Currency, group(m.Amount))
-	}
-	scale, _ := currency.Standard.Rounding(unit)
-	if scale == 0 {
-		return m.Currency + " " + group(m.Amount)
-	}
-	div := int64(1)
-	for range scale {
-		div *= 10
-	}
-	sign, amount := "", m.Amount
-	if amount < 0 {
-		sign, amount = "-", -amount
-	}
-	return fmt.Sprintf("%s %s%s.%0*d", m.Currency, sign, group(amount/div), scale, amount%div)
-}
-
-// group writes n with a comma between groups of three digits.
-func group(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return sign + b.String()
+	return m.String()
 }

@@ -196,10 +196,10 @@ func TestHandleSendsEmails(t *testing.T) {
 				t.Fatalf("Handle: %v", err)
 			}
 			want := []wantMail{
-				{"ada@example.com", "You won: Brass telescope", "item-1/ada/won", []string{"Hello Ada Lovelace,", `"Brass telescope"`, "EUR 1,250.50", "You won"}},
-				{"bob@example.com", "Auction closed: Brass telescope", "item-1/bob/lost", []string{"Hello Bob Bidder,", `"Brass telescope"`, "EUR 1,250.50", "another bidder won"}},
-				{"cy@example.com", "Auction closed: Brass telescope", "item-1/cy/lost", []string{`"Brass telescope"`, "EUR 1,250.50", "another bidder won"}},
-				{"sam@example.com", "Sold: Brass telescope", "item-1/sam/sold", []string{`"Brass telescope"`, "sold for EUR 1,250.50"}},
+				{"ada@example.com", "You won: Brass telescope", "item-1/ada/won", []string{"Hello Ada Lovelace,", `"Brass telescope"`, "€1,250.50", "You won"}},
+				{"bob@example.com", "Auction closed: Brass telescope", "item-1/bob/lost", []string{"Hello Bob Bidder,", `"Brass telescope"`, "€1,250.50", "another bidder won"}},
+				{"cy@example.com", "Auction closed: Brass telescope", "item-1/cy/lost", []string{`"Brass telescope"`, "€1,250.50", "another bidder won"}},
+				{"sam@example.com", "Sold: Brass telescope", "item-1/sam/sold", []string{`"Brass telescope"`, "sold for €1,250.50"}},
 			}
 			checkMails(t, ms.Mails(), want)
 
@@ -274,10 +274,10 @@ func TestHandleMessages(t *testing.T) {
 		want map[string]string // notification id → message
 	}{
 		{"sold", sold(), map[string]string{
-			"item-1/ada/won":  `You won the auction for "Brass telescope" with your bid of EUR 1,250.50.`,
-			"item-1/bob/lost": `The auction for "Brass telescope" has closed and another bidder won it for EUR 1,250.50.`,
-			"item-1/cy/lost":  `The auction for "Brass telescope" has closed and another bidder won it for EUR 1,250.50.`,
-			"item-1/sam/sold": `Your item "Brass telescope" sold for EUR 1,250.50.`,
+			"item-1/ada/won":  `You won the auction for "Brass telescope" with your bid of €1,250.50.`,
+			"item-1/bob/lost": `The auction for "Brass telescope" has closed and another bidder won it for €1,250.50.`,
+			"item-1/cy/lost":  `The auction for "Brass telescope" has closed and another bidder won it for €1,250.50.`,
+			"item-1/sam/sold": `Your item "Brass telescope" sold for €1,250.50.`,
 		}},
 		{"reserve not met", unsold(), map[string]string{
 			"item-2/bob/lost":   `The auction for "Pocket watch" has closed without a sale: the reserve price was not met.`,
@@ -288,10 +288,10 @@ func TestHandleMessages(t *testing.T) {
 			"item-2/sam/unsold": `Your item "Pocket watch" did not sell: there were no bids.`,
 		}},
 		{"currency without minor units", yen, map[string]string{
-			"item-1/ada/won":  `You won the auction for "Brass telescope" with your bid of JPY 1,500,000.`,
-			"item-1/bob/lost": `The auction for "Brass telescope" has closed and another bidder won it for JPY 1,500,000.`,
-			"item-1/cy/lost":  `The auction for "Brass telescope" has closed and another bidder won it for JPY 1,500,000.`,
-			"item-1/sam/sold": `Your item "Brass telescope" sold for JPY 1,500,000.`,
+			"item-1/ada/won":  `You won the auction for "Brass telescope" with your bid of ¥1,500,000.`,
+			"item-1/bob/lost": `The auction for "Brass telescope" has closed and another bidder won it for ¥1,500,000.`,
+			"item-1/cy/lost":  `The auction for "Brass telescope" has closed and another bidder won it for ¥1,500,000.`,
+			"item-1/sam/sold": `Your item "Brass telescope" sold for ¥1,500,000.`,
 		}},
 	}
 	for _, tt := range tests {

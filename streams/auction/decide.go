@@ -239,8 +239,8 @@ func judge(s State, b schemas.BidPlaced) (schemas.RejectReason, string) {
 	case b.Amount.Amount < item.StartingPrice.Amount:
 		return schemas.ReasonBelowStart, fmt.Sprintf("the starting price is %s", item.StartingPrice)
 	case s.Highest != nil && b.Amount.Amount < s.Highest.Amount.Amount+item.MinIncrement.Amount:
-		return schemas.ReasonBelowIncrement, fmt.Sprintf("the highest bid is %s; bid at least %d %s",
-			s.Highest.Amount, s.Highest.Amount.Amount+item.MinIncrement.Amount, item.StartingPrice.Currency)
+		least := schemas.Money{Amount: s.Highest.Amount.Amount + item.MinIncrement.Amount, Currency: item.StartingPrice.Currency}
+		return schemas.ReasonBelowIncrement, fmt.Sprintf("the highest bid is %s; bid at least %s", s.Highest.Amount, least)
 	}
 	return "", ""
 }

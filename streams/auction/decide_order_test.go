@@ -52,7 +52,7 @@ func TestDecideCloseBeforeItem(t *testing.T) {
 			got = append(got, fmt.Sprintf("completed %s %v cause %s", d.WinnerID, d.Price, o.Cause))
 		}
 	}
-	want := []string{"bid-1 accepted", "bid-2 accepted", "completed bob 230000 GBP cause close", "bid-3 auction_closed"}
+	want := []string{"bid-1 accepted", "bid-2 accepted", "completed bob £2,300.00 cause close", "bid-3 auction_closed"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
 	}

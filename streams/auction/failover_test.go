@@ -104,8 +104,8 @@ func TestProcessorRecoversFromTableTopic(t *testing.T) {
 				want.Type, want.Amount, want.BidCount, want.Reason)
 		}
 	}
-	if d := results["bid-4"].Detail; !strings.Contains(d, "200000 GBP") || !strings.Contains(d, "202500") {
-		t.Fatalf("bid-4: got detail %q, want it to name the highest bid 200000 GBP and the minimum 202500", d)
+	if d := results["bid-4"].Detail; !strings.Contains(d, "£2,000.00") || !strings.Contains(d, "£2,025.00") {
+		t.Fatalf("bid-4: got detail %q, want it to name the highest bid £2,000.00 and the minimum £2,025.00", d)
 	}
 	waitFor(t, failoverTimeout, "bidCount 4 with bid-5 highest", func() (bool, string) {
 		return stateIs(view, item.ItemID, func(s *auction.State) bool {
