@@ -41,6 +41,7 @@ type config struct {
 	LogFormat          string
 	RateLimit          float64
 	RateBurst          int
+	CORSOrigins        string
 	UserCacheTTL       time.Duration
 	Store              string
 	NotificationsTable string
@@ -147,6 +148,7 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 	boolean(&c.DemoUsers, "demo-users", "AUCTION_DEMO_USERS", true, "seed demo users and print how to use them")
 	flt(&c.RateLimit, "rate-limit", "AUCTION_RATE_LIMIT", 50, "authenticated requests per second per user (0: no limit)")
 	num(&c.RateBurst, "rate-burst", "AUCTION_RATE_BURST", 100, "requests a user may make at once before the rate applies")
+	str(&c.CORSOrigins, "cors-origins", "AUCTION_CORS_ORIGINS", "", "web origins (https://shop.example, comma-separated) whose pages may call the API from a browser (empty: none; the platform's own page needs none)")
 	dur(&c.UserCacheTTL, "user-cache-ttl", "AUCTION_USER_CACHE_TTL", 30*time.Second, "how stale the user profile used to enrich events may be (0: read the directory every time)")
 	str(&c.Store, "store", "AUCTION_STORE", "memory", "where users, notifications, analytics and lineage live: memory or dynamodb")
 	str(&c.DynamoEndpoint, "dynamodb-endpoint", "AUCTION_DYNAMODB_ENDPOINT", "", "DynamoDB endpoint URL (empty: AWS)")
@@ -194,11 +196,14 @@ func (c *config) kafkaSecurity() (kafkaio.Security, error) {
 	return sec, sec.Validate()
 }
 
-func (c *config) brokers() []string {
+func (c *config) brokers() []string { return splitList(c.Brokers) }
+
+// splitList reads a comma-separated setting, dropping blanks.
+func splitList(s string) []string {
 	var out []string
-	for _, b := range strings.Split(c.Brokers, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			out = append(out, b)
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
 		}
 	}
 	return out

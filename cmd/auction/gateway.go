@@ -79,6 +79,7 @@ func (p *platform) startGateway() error {
 		Tokens: tokens, Users: dir, PlaceItem: placeItem, PlaceBid: placeBid, PlaceBids: placeBids,
 		Inbox: st.outbox, Analytics: st.analytics, Lineage: st.lineage,
 		Auctions: view, Bids: bids, Live: hub, Metrics: m, Log: log, RateLimit: gateway.RateLimit{Rate: cfg.RateLimit, Burst: cfg.RateBurst},
+		CORSOrigins: splitList(cfg.CORSOrigins),
 		Ready: []gateway.Check{
 			{Name: "kafka", Check: producer.Ping},
 			{Name: "users", Check: func(ctx context.Context) error {

@@ -65,6 +65,9 @@ type Deps struct {
 	Live      Live
 	Ready     []Check
 	RateLimit RateLimit
+	// CORSOrigins are the web origins ("https://shop.example") whose pages
+	// may call the API from a browser; none by default.
+	CORSOrigins []string
 	// Metrics, if set, records every request under its route pattern.
 	Metrics *metrics.Metrics
 	// Web, if set, serves the browser page at / (everything outside /v1,
@@ -111,7 +114,7 @@ func (g *Gateway) Routes() http.Handler {
 	// The client address stays the connection's peer: nothing rewrites it
 	// from X-Forwarded-For or X-Real-IP, headers any client can send. No
 	// decision keys on it; limits are per signed-in user.
-	r.Use(middleware.RequestID, telemetry.HTTP, g.Metrics.HTTP, middleware.Recoverer)
+	r.Use(middleware.RequestID, telemetry.HTTP, g.Metrics.HTTP, middleware.Recoverer, g.cors)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "not-found", "no such resource")
 	})
