@@ -212,17 +212,26 @@ func bidMeta(bid schemas.BidPlaced, now time.Time) schemas.Meta {
 	return schemas.Meta{ID: bid.BidID, Subject: bid.ItemID, Time: now, CausationID: bid.ItemID}
 }
 
-// check validates req and builds the bid, or lists why not.
-func (f *function) check(ctx context.Context, req Request, now time.Time) (schemas.BidPlaced, []schemas.FieldError, error) {
-	var reasons []schemas.FieldError
-	add := func(field, code, msg string) {
-		reasons = append(reasons, schemas.FieldError{Field: field, Code: code, Message: msg})
-	}
+// ContractFaults lists how req's amount breaks the bid's contract (its
+// schema: 1 to MaxAmount minor units), with no lookup. The function
+// refuses such a bid; the batch endpoint refuses a whole batch holding one
+// before anything is written.
+func ContractFaults(req Request) []schemas.FieldError {
+	var faults []schemas.FieldError
 	switch {
 	case req.Amount <= 0:
-		add("/amount", "minimum", "amount must be a positive amount in minor units")
+		faults = append(faults, schemas.FieldError{Field: "/amount", Code: "minimum", Message: "amount must be a positive amount in minor units"})
 	case req.Amount > schemas.MaxAmount:
-		add("/amount", "maximum", fmt.Sprintf("amount must be at most %d", schemas.MaxAmount))
+		faults = append(faults, schemas.FieldError{Field: "/amount", Code: "maximum", Message: fmt.Sprintf("amount must be at most %d", schemas.MaxAmount)})
+	}
+	return faults
+}
+
+// check validates req and builds the bid, or lists why not.
+func (f *function) check(ctx context.Context, req Request, now time.Time) (schemas.BidPlaced, []schemas.FieldError, error) {
+	reasons := ContractFaults(req)
+	add := func(field, code, msg string) {
+		reasons = append(reasons, schemas.FieldError{Field: field, Code: code, Message: msg})
 	}
 	item, ok, err := f.Items.Item(ctx, req.ItemID)
 	if err != nil {

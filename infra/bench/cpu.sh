@@ -24,9 +24,6 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=lib.sh
 source "$root/infra/bench/lib.sh"
 dir=${BENCH_DIR:-${TMPDIR:-/tmp}/auction-bench}
-http_port=${BENCH_HTTP_PORT:-18480}
-kafka_port=${BENCH_KAFKA_PORT:-18492}
-admin_port=${BENCH_ADMIN_PORT:-18481}
 window=${BENCH_WINDOW:-15}
 lead=6 # seconds of load before the window: the platform's warm-up
 

@@ -1,5 +1,12 @@
-# infra/bench/lib.sh — what run.sh and scale.sh share; sourced, not run.
-# Both set root (the repository) before sourcing it.
+# infra/bench/lib.sh — what run.sh, scale.sh and cpu.sh share; sourced,
+# not run. Each sets root (the repository) before sourcing it.
+
+# The ports of a platform under measurement (BENCH_HTTP_PORT for the
+# gateway, BENCH_KAFKA_PORT for the embedded broker, BENCH_ADMIN_PORT for
+# an admin listener); a script may set its own after sourcing.
+http_port=${BENCH_HTTP_PORT:-18480}
+kafka_port=${BENCH_KAFKA_PORT:-18492}
+admin_port=${BENCH_ADMIN_PORT:-18481}
 
 # build DIR: builds the platform (cmd/auction) and the load generator
 # (cmd/auction-bench) into DIR and sets bin and bench_bin to them.

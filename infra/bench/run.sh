@@ -43,12 +43,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=lib.sh
 source "$root/infra/bench/lib.sh"
 dir=${BENCH_DIR:-${TMPDIR:-/tmp}/auction-bench}
-http_port=${BENCH_HTTP_PORT:-18480}
-kafka_port=${BENCH_KAFKA_PORT:-18492}
 partitions=${AUCTION_PARTITIONS:-6}
 grace=1s
 
-admin_port=${BENCH_ADMIN_PORT:-18481}
 
 mode=embedded
 case "${1:-}" in

@@ -162,13 +162,16 @@ func (g *Gateway) placeBids(w http.ResponseWriter, r *http.Request) {
 	// A bid that breaks the contract (its schema) refuses the whole batch
 	// before anything is written, every such bid named; a bid the auction's
 	// rules refuse is one "rejected" result of the 202.
+	bidder, _ := auth.Subject(r.Context())
+	reqs := make([]placebid.Request, len(body.Bids))
 	var broken []schemas.FieldError
 	for i, b := range body.Bids {
+		reqs[i] = placebid.Request{BidderID: bidder, ItemID: b.ItemID, Amount: b.Amount}
 		at := fmt.Sprintf("/bids/%d", i)
-		if b.Amount < 1 || b.Amount > schemas.MaxAmount {
-			broken = append(broken, schemas.FieldError{Field: at + "/amount", Code: "range",
-				Message: fmt.Sprintf("amount must be 1 to %d minor units", int64(schemas.MaxAmount))})
-		}
+		broken = append(broken, prefixFields(at, placebid.ContractFaults(reqs[i]))...)
+		// The body's item id has the schema's length too (the single-bid
+		// path names its item in the URL, and no item has such an id:
+		// unknown_item).
 		if n := utf8.RuneCountInString(b.ItemID); n < 1 || n > schemas.MaxIDLength {
 			broken = append(broken, schemas.FieldError{Field: at + "/itemId", Code: "length",
 				Message: fmt.Sprintf("itemId must be 1 to %d characters", schemas.MaxIDLength)})
@@ -178,11 +181,6 @@ func (g *Gateway) placeBids(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusUnprocessableEntity, "invalid-batch",
 			"bids of the batch break the contract (each is named); nothing was written", broken...)
 		return
-	}
-	bidder, _ := auth.Subject(r.Context())
-	reqs := make([]placebid.Request, len(body.Bids))
-	for i, b := range body.Bids {
-		reqs[i] = placebid.Request{BidderID: bidder, ItemID: b.ItemID, Amount: b.Amount}
 	}
 	res, err := g.PlaceBids.Invoke(r.Context(), reqs)
 	if err != nil {

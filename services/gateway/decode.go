@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -50,11 +49,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool
 		writeProblem(w, r, http.StatusBadRequest, "malformed", "the body could not be read")
 		return false
 	}
-	err = refuseNull(body)
-	if err == nil {
-		err = json.Unmarshal(body, v, strict)
-	}
-	if err != nil {
+	if err := json.Unmarshal(body, v, strict); err != nil {
 		fe := decodeError(err)
 		writeProblem(w, r, http.StatusBadRequest, "malformed", "malformed JSON body: "+fe.Message, fe)
 		return false
@@ -67,11 +62,14 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool
 // it only behind GOEXPERIMENT=jsonv2), whose errors say where in the body
 // they are. Unknown and duplicate members are errors, names match exactly
 // (both that package's defaults, said here so a reader need not know them),
-// and integers are JSON Schema's.
+// a null is refused wherever it stands, and integers are JSON Schema's.
 var strict = json.JoinOptions(
 	json.RejectUnknownMembers(true),
 	json.MatchCaseInsensitiveNames(false),
-	json.WithUnmarshalers(json.UnmarshalFromFunc(decodeInteger)),
+	json.WithUnmarshalers(json.JoinUnmarshalers(
+		json.UnmarshalFromFunc(refuseNull),
+		json.UnmarshalFromFunc(decodeInteger),
+	)),
 )
 
 // errNotInteger and errOutOfRange are what decodeInteger refuses, errNull
@@ -82,21 +80,14 @@ var (
 	errNull       = errors.New("must not be null (leave the member out instead)")
 )
 
-// refuseNull refuses a null anywhere in body: no request schema allows one,
-// and decoding would read it as the member left out. A syntax error is
-// left for the decoder to report.
-func refuseNull(body []byte) error {
-	dec := jsontext.NewDecoder(bytes.NewReader(body))
-	for {
-		kind := dec.PeekKind()
-		if kind == 'n' {
-			_, _ = dec.ReadToken()
-			return &json.SemanticError{JSONPointer: dec.StackPointer(), JSONKind: 'n', Err: errNull}
-		}
-		if _, err := dec.ReadToken(); err != nil {
-			return nil
-		}
+// refuseNull refuses a null for any value, in the one decoding pass: no
+// request schema allows one, and decoding would read it as the member left
+// out. Any other value goes on to the next decoder (json.SkipFunc).
+func refuseNull(dec *jsontext.Decoder, _ any) error {
+	if dec.PeekKind() == 'n' {
+		return &json.SemanticError{JSONKind: 'n', Err: errNull}
 	}
+	return json.SkipFunc
 }
 
 // decodeInteger reads a JSON number into an int64 when its value is a
