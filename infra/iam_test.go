@@ -28,6 +28,7 @@ const (
 	notificationsTable = "AUCTION_NOTIFICATIONS_TABLE"
 	analyticsTable     = "AUCTION_ANALYTICS_TABLE"
 	lineageTable       = "AUCTION_LINEAGE_TABLE"
+	idempotencyTable   = "AUCTION_IDEMPOTENCY_TABLE"
 )
 
 // adapters is the file declaring each table's DynamoAPI (serving) and
@@ -37,14 +38,20 @@ var adapters = map[string]string{
 	notificationsTable: "functions/notify/dynamo.go",
 	analyticsTable:     "functions/analytics/dynamo.go",
 	lineageTable:       "functions/lineage/dynamo.go",
+	idempotencyTable:   "internal/idempotency/dynamo.go",
 }
 
 // ensureTable is what every process calls at start: cmd/auction/stores.go
-// (openStores) runs EnsureTable on all four tables whatever the targets,
+// (openStores) runs EnsureTable on all five tables whatever the targets,
 // and EnsureTable describes first, creating only a missing table. So every
 // component needs DescribeTable on every table, and CreateTable only where
 // tables are not made beforehand (init.json, or infrastructure code).
 var ensureTable = []string{"dynamodb:DescribeTable"}
+
+// ensureIdempotency is ensureTable for the record of Idempotency-Keys,
+// whose EnsureTable also reads its time to live (and turns it on, where
+// the table is made: init.json).
+var ensureIdempotency = []string{"dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive"}
 
 // policies is, per file, the actions each table must be granted: no more,
 // no fewer. Read from the adapters' calls (see each comment).
@@ -61,6 +68,10 @@ var policies = map[string]map[string][]string{
 		analyticsTable: append([]string{"dynamodb:Query"}, ensureTable...),
 		// GET /v1/items/{id}/lineage: lineage.Dynamo.Chain = Query.
 		lineageTable: append([]string{"dynamodb:Query"}, ensureTable...),
+		// Every write with an Idempotency-Key: idempotency.Dynamo.Claim =
+		// PutItem (conditional) and GetItem (the record it lost to);
+		// Complete = PutItem; Release = DeleteItem.
+		idempotencyTable: append([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}, ensureIdempotency...),
 	},
 	"notify.json": {
 		// notify.Dynamo: Reserve = PutItem (record, inbox entry) and GetItem
@@ -69,9 +80,10 @@ var policies = map[string]map[string][]string{
 		// the gateway's, not the function's.
 		notificationsTable: append([]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, ensureTable...),
 		// The recipient's name and email: userdir.Dynamo.Get = GetItem.
-		usersTable:     append([]string{"dynamodb:GetItem"}, ensureTable...),
-		analyticsTable: ensureTable,
-		lineageTable:   ensureTable,
+		usersTable:       append([]string{"dynamodb:GetItem"}, ensureTable...),
+		analyticsTable:   ensureTable,
+		lineageTable:     ensureTable,
+		idempotencyTable: ensureIdempotency,
 	},
 	"analytics.json": {
 		// analytics.Dynamo.Apply: claim = PutItem (conditional) and GetItem
@@ -81,6 +93,7 @@ var policies = map[string]map[string][]string{
 		usersTable:         ensureTable,
 		notificationsTable: ensureTable,
 		lineageTable:       ensureTable,
+		idempotencyTable:   ensureIdempotency,
 	},
 	"lineage.json": {
 		// lineage.Dynamo.Record = PutItem (conditional). Chain (Query) is
@@ -89,23 +102,26 @@ var policies = map[string]map[string][]string{
 		usersTable:         ensureTable,
 		notificationsTable: ensureTable,
 		analyticsTable:     ensureTable,
+		idempotencyTable:   ensureIdempotency,
 	},
 	// The processor and the closer use no table, but with AUCTION_STORE=dynamodb
-	// they open (describe) all four at start. With AUCTION_STORE=memory they
+	// they open (describe) all five at start. With AUCTION_STORE=memory they
 	// need no DynamoDB access at all.
 	"describe-tables.json": {
 		usersTable:         ensureTable,
 		notificationsTable: ensureTable,
 		analyticsTable:     ensureTable,
 		lineageTable:       ensureTable,
+		idempotencyTable:   ensureIdempotency,
 	},
 	// `auction init` (the compose `init` service, a deploy job): EnsureTable
-	// on all four, which creates the missing ones.
+	// on all five, which creates the missing ones.
 	"init.json": {
 		usersTable:         {"dynamodb:DescribeTable", "dynamodb:CreateTable"},
 		notificationsTable: {"dynamodb:DescribeTable", "dynamodb:CreateTable"},
 		analyticsTable:     {"dynamodb:DescribeTable", "dynamodb:CreateTable"},
 		lineageTable:       {"dynamodb:DescribeTable", "dynamodb:CreateTable"},
+		idempotencyTable:   {"dynamodb:DescribeTable", "dynamodb:CreateTable", "dynamodb:DescribeTimeToLive", "dynamodb:UpdateTimeToLive"},
 	},
 }
 

@@ -47,6 +47,7 @@ type config struct {
 	NotificationsTable string
 	AnalyticsTable     string
 	LineageTable       string
+	IdempotencyTable   string
 	SMTPAddr           string
 	SMTPFrom           string
 	SMTPUser           string
@@ -157,6 +158,7 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 	str(&c.NotificationsTable, "notifications-table", "AUCTION_NOTIFICATIONS_TABLE", "auction-notifications", "DynamoDB table of the notification outbox and inboxes")
 	str(&c.AnalyticsTable, "analytics-table", "AUCTION_ANALYTICS_TABLE", "auction-analytics", "DynamoDB table of auction facts and aggregates")
 	str(&c.LineageTable, "lineage-table", "AUCTION_LINEAGE_TABLE", "auction-lineage", "DynamoDB table of every auction's events (lineage)")
+	str(&c.IdempotencyTable, "idempotency-table", "AUCTION_IDEMPOTENCY_TABLE", "auction-idempotency", "DynamoDB table of the gateways' Idempotency-Keys and their answers")
 	str(&c.SMTPAddr, "smtp-addr", "AUCTION_SMTP_ADDR", "", "SMTP server (host:port) that notification emails go to; empty: inbox only, emails are logged")
 	str(&c.SMTPFrom, "smtp-from", "AUCTION_SMTP_FROM", "auctions@auction.local", "sender address of notification emails")
 	str(&c.SMTPUser, "smtp-user", "AUCTION_SMTP_USER", "", "SMTP user for PLAIN authentication (empty: none)")

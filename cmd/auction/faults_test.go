@@ -49,6 +49,7 @@ const (
 	faultGap      = 10 * time.Second
 	faultSettle   = 90 * time.Second // after the workload: every auction closed, every notification sent
 	bidInterval   = 50 * time.Millisecond
+	replayedKeys  = 300 // answered bids sent again with their keys
 	faultBidders  = 4
 	faultReadyMax = 60 * time.Second
 )
@@ -199,6 +200,13 @@ func runFaults(t *testing.T, target string, nodes int, faults []string) {
 	}
 	cluster.procs.mu.Unlock()
 
+	var gatewayKilled time.Time
+	for _, r := range report {
+		if r.kind == "gateway" {
+			gatewayKilled = r.at
+		}
+	}
+	w.replayKeys(context.Background(), gatewayKilled)
 	h := readHistory(t, broker.addrs, w, faultSettle, mail)
 	h.report(t, report)
 	if t.Failed() {
@@ -467,7 +475,20 @@ type workload struct {
 	mu       sync.Mutex
 	items    []*faultItem
 	acked    map[string]ackedBid // bid id → what the client was told
+	answered []keyedBid          // single bids sent with a key and answered
 	requests int
+}
+
+// keyedBid is a single bid the platform answered, to send again with its
+// Idempotency-Key after the gateways have been killed and restarted.
+type keyedBid struct {
+	user      *faultUser
+	path, key string
+	body      string
+	hdr       map[string]string
+	code      int
+	bidID     string
+	at        time.Time
 }
 
 type faultUser struct {
@@ -576,7 +597,8 @@ func (w *workload) single(ctx context.Context, rng *mrand.Rand, u *faultUser, wa
 		Status string
 		Errors []struct{ Code string }
 	}
-	code, header := w.post(ctx, u, "/v1/items/"+it.id+"/bids", fmt.Sprintf(`{"amount":%d}`, amount), hdr, &body)
+	path, sent := "/v1/items/"+it.id+"/bids", fmt.Sprintf(`{"amount":%d}`, amount)
+	code, header := w.post(ctx, u, path, sent, hdr, &body)
 	b := ackedBid{itemID: it.id, bidderID: u.id, amount: amount, at: time.Now()}
 	switch {
 	case code == http.StatusAccepted:
@@ -591,9 +613,48 @@ func (w *workload) single(ctx context.Context, rng *mrand.Rand, u *faultUser, wa
 	default:
 		return // refused at the edge, or not known to be in the log
 	}
+	id := placebid.IdempotentID(key, placebid.Request{BidderID: u.id, ItemID: it.id, Amount: amount})
 	w.mu.Lock()
-	w.acked[placebid.IdempotentID(key, placebid.Request{BidderID: u.id, ItemID: it.id, Amount: amount})] = b
+	w.acked[id] = b
+	w.answered = append(w.answered, keyedBid{user: u, path: path, key: key, body: sent, hdr: hdr, code: code, bidID: id, at: b.at})
 	w.mu.Unlock()
+}
+
+// replayKeys sends up to replayedKeys of the answered single bids again,
+// with their Idempotency-Keys, once the faults are over: the gateway has
+// been SIGKILLed and restarted since most of them, so only the shared
+// record of keys (DynamoDB) can answer them. Each must get its first answer
+// back, marked replayed, with the same bid id; the checker then finds that
+// none of them was decided twice.
+func (w *workload) replayKeys(ctx context.Context, gatewayKilled time.Time) {
+	w.t.Helper()
+	sample := w.answered
+	if step := len(sample)/replayedKeys + 1; step > 1 {
+		sample = nil
+		for i := 0; i < len(w.answered); i += step {
+			sample = append(sample, w.answered[i])
+		}
+	}
+	var before, wrong int
+	for _, k := range sample {
+		if k.at.Before(gatewayKilled) {
+			before++
+		}
+		var code int
+		header := http.Header{}
+		for attempt := 0; attempt < 3 && code == 0; attempt++ {
+			code, header = w.post(ctx, k.user, k.path, k.body, k.hdr, nil)
+		}
+		// Every answer that put the bid in the log names it in Location.
+		if loc := header.Get("Location"); code != k.code || loc != "/v1/bids/"+k.bidID || header.Get("Idempotent-Replayed") != "true" {
+			if wrong++; wrong <= 5 {
+				w.t.Errorf("bid %s sent again with its key %s: %d, Location %q, replayed %q; want the first answer %d, /v1/bids/%s, replayed",
+					k.bidID, k.key, code, loc, header.Get("Idempotent-Replayed"), k.code, k.bidID)
+			}
+		}
+	}
+	w.t.Logf("Idempotency-Keys: %d answered bids sent again (%d of them answered before the last gateway restart): %d replayed as first answered, %d not",
+		len(sample), before, len(sample)-wrong, wrong)
 }
 
 func (w *workload) batch(ctx context.Context, rng *mrand.Rand, u *faultUser) {

@@ -7,11 +7,12 @@ import (
 	"github.com/auctionflow/auction/functions/lineage"
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/internal/dynamotable"
+	"github.com/auctionflow/auction/internal/idempotency"
 	"github.com/auctionflow/auction/internal/userdir"
 )
 
 // stores are the tables at rest: users, the notification outbox and
-// inboxes, analytics and lineage. In memory they live and die with the process (and
+// inboxes, analytics, lineage and the gateways' record of Idempotency-Keys. In memory they live and die with the process (and
 // are shared only by the components in it); on DynamoDB every process of the
 // platform sees the same ones.
 type stores struct {
@@ -19,11 +20,13 @@ type stores struct {
 	outbox    notify.Outbox
 	analytics analytics.Store
 	lineage   lineage.Store
+	idem      idempotency.Store
 }
 
 func openStores(ctx context.Context, cfg config) (stores, error) {
 	if cfg.Store == "memory" {
-		return stores{users: userdir.NewMemory(), outbox: notify.NewMemory(), analytics: analytics.NewMemory(), lineage: lineage.NewMemory()}, nil
+		return stores{users: userdir.NewMemory(), outbox: notify.NewMemory(), analytics: analytics.NewMemory(), lineage: lineage.NewMemory(),
+			idem: idempotency.NewMemory(idempotency.DefaultLimits, nil)}, nil
 	}
 	client, err := dynamotable.NewClient(ctx, cfg.DynamoEndpoint, cfg.DynamoRegion)
 	if err != nil {
@@ -41,7 +44,11 @@ func openStores(ctx context.Context, cfg config) (stores, error) {
 	if err := lineage.EnsureTable(ctx, client, cfg.LineageTable); err != nil {
 		return stores{}, err
 	}
+	if err := idempotency.EnsureTable(ctx, client, cfg.IdempotencyTable); err != nil {
+		return stores{}, err
+	}
 	return stores{
+		idem:      idempotency.NewDynamo(client, cfg.IdempotencyTable, idempotency.DefaultLimits, nil),
 		users:     userdir.NewDynamo(client, cfg.UsersTable),
 		outbox:    notify.NewDynamo(client, cfg.NotificationsTable),
 		analytics: analytics.NewDynamo(client, cfg.AnalyticsTable),

@@ -9,6 +9,7 @@ package placeitem
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,7 +25,10 @@ import (
 )
 
 // Request is a seller's new item. SellerID comes from the caller's token.
+// ItemID is set by the caller when the item must keep its id across retries
+// (see IdempotentID); otherwise a new one is made.
 type Request struct {
+	ItemID          string
 	SellerID        string
 	Title           string
 	Description     string
@@ -102,12 +106,33 @@ func (f *function) handle(ctx context.Context, req Request) (Result, error) {
 		return Result{Reasons: reasons}, nil
 	}
 
-	item := Enrich(req, seller, now, uuid.Must(uuid.NewV7()).String())
+	id := req.ItemID
+	if id == "" {
+		id = uuid.Must(uuid.NewV7()).String()
+	}
+	item := Enrich(req, seller, now, id)
 	meta := schemas.Meta{ID: item.ItemID, Subject: item.ItemID, Time: now}
 	if err := f.events.Write(ctx, schemas.TopicItems, schemas.TypeItemPlaced, meta, item); err != nil {
 		return Result{}, err
 	}
 	return Result{ItemID: item.ItemID, EndsAt: item.EndsAt}, nil
+}
+
+// idNamespace scopes idempotent item ids (a fixed, random UUID).
+var idNamespace = uuid.MustParse("3f0b9c7e-5d21-4a86-b4c2-8e6a1f09d7b3")
+
+// IdempotentID is the item id for a request sent with an Idempotency-Key:
+// the same for a retry of the request, so a rerun places the item the
+// processor already has (it applies an item once), and another for any
+// other item sent under the same key.
+func IdempotentID(key string, req Request) string {
+	req.ItemID = ""
+	body, err := json.Marshal(req)
+	if err != nil {
+		panic("placeitem: unencodable request: " + err.Error())
+	}
+	name := fmt.Sprintf("%d:%s|%s", len(key), key, body)
+	return uuid.NewSHA1(idNamespace, []byte(name)).String()
 }
 
 // Validate applies the business rules to req and returns every violation.

@@ -436,3 +436,42 @@ func TestHandleErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestIdempotentID: a retry of one request under one key names one item,
+// which the function places under that id; any other request under the key
+// (another field, another key, another seller) names another.
+func TestIdempotentID(t *testing.T) {
+	base := validRequest()
+	id := placeitem.IdempotentID("k-1", base)
+	withID := base
+	withID.ItemID = "ignored"
+	if got := placeitem.IdempotentID("k-1", withID); got != id {
+		t.Errorf("a request that already carries an id: %s, want %s (the id is not part of the request)", got, id)
+	}
+	others := map[string]string{"another key": placeitem.IdempotentID("k-2", base)}
+	for what, change := range map[string]func(*placeitem.Request){
+		"another title":   func(r *placeitem.Request) { r.Title += "!" },
+		"another seller":  func(r *placeitem.Request) { r.SellerID = "seller-2" },
+		"another reserve": func(r *placeitem.Request) { r.ReservePrice = ptr(int64(5000)) },
+	} {
+		r := base
+		change(&r)
+		others[what] = placeitem.IdempotentID("k-1", r)
+	}
+	for what, other := range others {
+		if other == id {
+			t.Errorf("%s: the same id %s as the first request", what, id)
+		}
+	}
+
+	seller := userdir.User{ID: base.SellerID, Name: "Ada", Email: "ada@example.com"}
+	pub := &fakePublisher{}
+	withID.ItemID = id
+	res, err := newFunction(directory(t, seller), pub).Invoke(context.Background(), withID)
+	if err != nil || res.ItemID != id {
+		t.Fatalf("Invoke with ItemID %s: %+v, %v; want that id", id, res, err)
+	}
+	if got := pub.Published(); len(got) != 1 || got[0].event.ID() != id {
+		t.Fatalf("published %+v, want one event with id %s", got, id)
+	}
+}

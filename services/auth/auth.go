@@ -5,7 +5,9 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -56,6 +58,14 @@ func GenerateKey() []byte {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k) // crypto/rand.Read never fails on Linux (and panics rather than return short)
 	return k
+}
+
+// DeriveKey returns a key for purpose, derived from the signing key: one
+// secret that every replica shares, and a separate key for each use of it.
+func (t *Tokens) DeriveKey(purpose string) []byte {
+	mac := hmac.New(sha256.New, t.key)
+	mac.Write([]byte("auction derived key: " + purpose))
+	return mac.Sum(nil)
 }
 
 // TTL is how long issued tokens live.

@@ -1,11 +1,9 @@
 package gateway
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
@@ -27,51 +25,22 @@ type placeBidResponse struct {
 	Status string `json:"status"`
 }
 
-// maxIdempotencyKey bounds the Idempotency-Key header.
-const maxIdempotencyKey = 255
-
 // placeBid hands a bid to the validate-bid function and answers 202 once the
 // bid is in the log. With an Idempotency-Key, a retry gets the first answer
-// back and writes nothing.
+// back and writes nothing (see once).
 func (g *Gateway) placeBid(w http.ResponseWriter, r *http.Request) {
 	var body placeBidRequest
 	if !decodeJSON(w, r, maxBody, &body) {
 		return
 	}
 	bidder, _ := auth.Subject(r.Context())
-	itemID := chi.URLParam(r, "itemId")
-	req := placebid.Request{BidderID: bidder, ItemID: itemID, Amount: body.Amount}
-
-	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
-	if key == "" {
-		g.bid(w, r, req)
-		return
-	}
-	if len(key) > maxIdempotencyKey {
-		writeProblem(w, r, http.StatusBadRequest, "bad-idempotency-key", "Idempotency-Key must be at most 255 characters")
-		return
-	}
-	scoped := bidder + "\x00" + key
-	fingerprint, _ := json.Marshal(req)
-	e, owner, reused := g.idem.begin(scoped, fingerprint)
-	if reused {
-		writeProblem(w, r, http.StatusUnprocessableEntity, "idempotency-key-reused",
-			"this Idempotency-Key was used for a different request")
-		return
-	}
-	if !owner {
-		if !e.wait(r.Context()) {
-			return // the client gave up waiting
+	req := placebid.Request{BidderID: bidder, ItemID: chi.URLParam(r, "itemId"), Amount: body.Amount}
+	g.once(w, r, bidder, req, func(w http.ResponseWriter, key string) {
+		if key != "" {
+			req.BidID = placebid.IdempotentID(key, req)
 		}
-		w.Header().Set("Idempotent-Replayed", "true")
-		e.answer.writeTo(w)
-		return
-	}
-	req.BidID = placebid.IdempotentID(key, req)
-	rec := &recorder{header: http.Header{}}
-	g.bid(rec, r, req)
-	g.idem.finish(scoped, e, rec)
-	rec.writeTo(w)
+		g.bid(w, r, req)
+	})
 }
 
 // bid invokes the validate-bid function and answers for it. With
@@ -100,25 +69,6 @@ func (g *Gateway) bid(w http.ResponseWriter, r *http.Request, req placebid.Reque
 		w.Header().Set("Location", "/v1/bids/"+res.BidID)
 		writeJSON(w, http.StatusAccepted, placeBidResponse{BidID: res.BidID, ItemID: req.ItemID, Status: "pending"})
 	}
-}
-
-// recorder captures a response so it can be remembered and replayed.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header         { return r.header }
-func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
-func (r *recorder) WriteHeader(status int)      { r.status = status }
-
-func (r *recorder) writeTo(w http.ResponseWriter) {
-	for k, v := range r.header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(r.status)
-	_, _ = w.Write(r.body.Bytes())
 }
 
 // maxBatch is the most bids one POST /v1/bids may carry.
@@ -182,19 +132,27 @@ func (g *Gateway) placeBids(w http.ResponseWriter, r *http.Request) {
 			"bids of the batch break the contract (each is named); nothing was written", broken...)
 		return
 	}
-	res, err := g.PlaceBids.Invoke(r.Context(), reqs)
-	if err != nil {
-		g.functionFailed(w, r, err)
-		return
-	}
-	out := make([]batchResult, len(res))
-	for i, x := range res {
-		out[i] = batchResult{ItemID: reqs[i].ItemID, BidID: x.BidID, Status: "pending"}
-		if !x.Accepted() {
-			out[i].Status, out[i].Errors = "rejected", prefixFields(fmt.Sprintf("/bids/%d", i), x.Reasons)
+	g.once(w, r, bidder, reqs, func(w http.ResponseWriter, key string) {
+		if key != "" {
+			// Each bid is named by the key and its place in the batch.
+			for i := range reqs {
+				reqs[i].BidID = placebid.IdempotentID(key+"/"+strconv.Itoa(i), reqs[i])
+			}
 		}
-	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"results": out})
+		res, err := g.PlaceBids.Invoke(r.Context(), reqs)
+		if err != nil {
+			g.functionFailed(w, r, err)
+			return
+		}
+		out := make([]batchResult, len(res))
+		for i, x := range res {
+			out[i] = batchResult{ItemID: reqs[i].ItemID, BidID: x.BidID, Status: "pending"}
+			if !x.Accepted() {
+				out[i].Status, out[i].Errors = "rejected", prefixFields(fmt.Sprintf("/bids/%d", i), x.Reasons)
+			}
+		}
+		writeJSON(w, http.StatusAccepted, map[string]any{"results": out})
+	})
 }
 
 // prefixFields points field errors of one bid into the batch body.

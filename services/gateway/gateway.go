@@ -17,6 +17,7 @@ import (
 
 	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/functions/placeitem"
+	"github.com/auctionflow/auction/internal/idempotency"
 	"github.com/auctionflow/auction/internal/metrics"
 	"github.com/auctionflow/auction/internal/telemetry"
 	"github.com/auctionflow/auction/internal/userdir"
@@ -65,6 +66,9 @@ type Deps struct {
 	Live      Live
 	Ready     []Check
 	RateLimit RateLimit
+	// Idempotency keeps the answers to requests sent with an
+	// Idempotency-Key; every replica must share it (nil: in this process).
+	Idempotency idempotency.Store
 	// CORSOrigins are the web origins ("https://shop.example") whose pages
 	// may call the API from a browser; none by default.
 	CORSOrigins []string
@@ -79,7 +83,8 @@ type Deps struct {
 // Gateway serves the API.
 type Gateway struct {
 	Deps
-	idem    *idempotency
+	idem    idempotency.Store
+	fpKey   []byte // keys request fingerprints (see once)
 	limiter *userLimiter
 	// signIns bounds password guesses (each is a bcrypt hash), per
 	// account and per client address.
@@ -95,13 +100,14 @@ var (
 	signInPerAddress = RateLimit{Rate: 1.0 / 2, Burst: 30}
 )
 
-// idempotencyTTL is how long an Idempotency-Key's answer is kept.
-const idempotencyTTL = 24 * time.Hour
-
 // New returns the gateway; Routes is its handler.
 func New(d Deps) *Gateway {
+	idem := d.Idempotency
+	if idem == nil {
+		idem = idempotency.NewMemory(idempotency.DefaultLimits, nil)
+	}
 	return &Gateway{
-		Deps: d, idem: newIdempotency(idempotencyTTL, time.Now),
+		Deps: d, idem: idem, fpKey: d.Tokens.DeriveKey("idempotency fingerprint"),
 		limiter: newUserLimiter(d.RateLimit, time.Now), spec: schemas.OpenAPI(),
 		signInsByAccount: newUserLimiter(signInPerAccount, time.Now),
 		signInsByAddress: newUserLimiter(signInPerAddress, time.Now),

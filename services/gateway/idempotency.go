@@ -1,89 +1,155 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
-	"sync"
-	"time"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/auctionflow/auction/internal/idempotency"
 )
 
-// idempotency remembers the answer to each (caller, Idempotency-Key) so a
-// retried request gets the same answer and causes no second event. A retry
-// that arrives while the first attempt is still running waits for it.
+// maxIdempotencyKey bounds the Idempotency-Key header.
+const maxIdempotencyKey = 255
+
+// once serves a write at most once per (caller, Idempotency-Key), as the
+// IETF Idempotency-Key draft describes: the key is bound to a fingerprint of
+// the method, the path and request (the decoded body and the caller, which
+// serve acts on), and the answer is kept in the shared store
+// (Deps.Idempotency), so every replica and a restarted gateway give a retry
+// the first answer back without running it again:
 //
-// It lives in the gateway's memory: behind several gateway replicas the key
-// only deduplicates on the replica that saw it, and the bid id derived from
-// the key and the bid (placebid.IdempotentID) makes the processor decide a
-// duplicate once anyway, and another bid under a reused key as another bid.
-type idempotency struct {
-	ttl time.Duration
-	now func() time.Time
-
-	mu      sync.Mutex
-	entries map[string]*idemEntry
-	sweepAt int
-}
-
-type idemEntry struct {
-	fingerprint [32]byte
-	done        chan struct{} // closed when the answer is known
-	answer      *recorder
-	expires     time.Time
-}
-
-func newIdempotency(ttl time.Duration, now func() time.Time) *idempotency {
-	return &idempotency{ttl: ttl, now: now, entries: map[string]*idemEntry{}, sweepAt: 1024}
-}
-
-// begin claims key for a request with this fingerprint. The owner runs the
-// request and must call finish; anyone else gets the owner's entry to replay.
-// reused is true when the key was used before for a different request.
-func (s *idempotency) begin(key string, request []byte) (e *idemEntry, owner, reused bool) {
-	fp := sha256.Sum256(request)
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.entries[key]; ok && (e.expires.IsZero() || now.Before(e.expires)) {
-		return e, false, e.fingerprint != fp
+//   - same key, same request, answered: the answer again, marked
+//     Idempotent-Replayed (a 5xx is never kept, so its retry runs);
+//   - same key, same request, still running: 409, retry after a second;
+//   - same key, another request: 422, nothing done.
+//
+// Without the header serve just runs, with key "". serve gets the key to
+// name the events it writes after it (placebid.IdempotentID), so a rerun
+// after a gateway died mid-request writes the same ids again, which the
+// processor decides once.
+func (g *Gateway) once(w http.ResponseWriter, r *http.Request, caller string, request any, serve func(w http.ResponseWriter, key string)) {
+	key, ok := idempotencyKey(w, r)
+	if !ok {
+		return
 	}
-	if len(s.entries) >= s.sweepAt {
-		s.sweep(now)
+	if key == "" {
+		serve(w, "")
+		return
 	}
-	e = &idemEntry{fingerprint: fp, done: make(chan struct{})}
-	s.entries[key] = e
-	return e, true, false
-}
+	fp := g.fingerprint(r, request)
+	scoped := scopedKey(caller, key)
+	prior, claimed, err := g.idem.Claim(r.Context(), scoped, fp)
+	switch {
+	case err != nil:
+		g.Log.Warn("idempotency store unavailable", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeProblem(w, r, http.StatusServiceUnavailable, "unavailable",
+			"the Idempotency-Key cannot be checked right now; nothing was recorded, retry later")
+		return
+	case !claimed && !hmac.Equal(prior.Fingerprint, fp):
+		writeProblem(w, r, http.StatusUnprocessableEntity, "idempotency-key-reused",
+			"this Idempotency-Key was used for a different request")
+		return
+	case !claimed && prior.Answer == nil:
+		w.Header().Set("Retry-After", "1")
+		writeProblem(w, r, http.StatusConflict, "idempotency-key-in-flight",
+			"a request with this Idempotency-Key is still being served; retry to get its answer")
+		return
+	case !claimed:
+		w.Header().Set("Idempotent-Replayed", "true")
+		writeAnswer(w, *prior.Answer)
+		return
+	}
 
-// finish records the answer. Only final answers are kept: a failure the
-// client should retry (5xx) forgets the key so the retry runs again.
-func (s *idempotency) finish(key string, e *idemEntry, answer *recorder) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e.answer = answer
-	if answer.status >= 500 {
-		delete(s.entries, key)
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	serve(rec, key)
+	// Keep or forget the claim even if the client has gone: the work is done.
+	ctx := context.WithoutCancel(r.Context())
+	if rec.status >= 500 {
+		err = g.idem.Release(ctx, scoped, fp)
 	} else {
-		e.expires = s.now().Add(s.ttl)
+		err = g.idem.Complete(ctx, scoped, fp, rec.answer())
 	}
-	close(e.done)
+	if err != nil {
+		// The answer stands; the claim lapses after its lease, and a retry
+		// then runs again under the same event ids.
+		g.Log.Warn("idempotency store: answer not recorded", "path", r.URL.Path, "status", rec.status, "err", err)
+	}
+	writeAnswer(w, rec.answer())
 }
 
-// wait blocks until e's answer is known or ctx ends.
-func (e *idemEntry) wait(ctx context.Context) bool {
-	select {
-	case <-e.done:
-		return true
-	case <-ctx.Done():
-		return false
+// idempotencyKey reads the Idempotency-Key header: a token, or an RFC 8941
+// string (the draft's form, "…"); "" if there is none or it is empty. One
+// too long or sent twice is answered 400 and ok is false.
+func idempotencyKey(w http.ResponseWriter, r *http.Request) (key string, ok bool) {
+	values := r.Header.Values("Idempotency-Key")
+	if len(values) > 1 {
+		writeProblem(w, r, http.StatusBadRequest, "bad-idempotency-key", "send one Idempotency-Key")
+		return "", false
 	}
+	if len(values) == 0 {
+		return "", true
+	}
+	key = strings.TrimSpace(values[0])
+	if len(key) >= 2 && key[0] == '"' && key[len(key)-1] == '"' {
+		key = key[1 : len(key)-1]
+	}
+	if len(key) > maxIdempotencyKey {
+		writeProblem(w, r, http.StatusBadRequest, "bad-idempotency-key",
+			"Idempotency-Key must be at most 255 characters")
+		return "", false
+	}
+	return key, true
 }
 
-func (s *idempotency) sweep(now time.Time) {
-	for k, e := range s.entries {
-		if !e.expires.IsZero() && !now.Before(e.expires) {
-			delete(s.entries, k)
-		}
+// fingerprint names a request: its method, its path and what it asks for.
+// It is keyed (an HMAC under a key derived from the token signing key,
+// which every replica shares) because a request can hold a password, and
+// the store must not keep anything that guessing could reverse.
+func (g *Gateway) fingerprint(r *http.Request, request any) []byte {
+	body, err := json.Marshal(request)
+	if err != nil {
+		panic("gateway: fingerprint of an unencodable request: " + err.Error())
 	}
-	// Grow the threshold with the live set so sweeping stays amortised O(1).
-	s.sweepAt = max(1024, 2*len(s.entries))
+	mac := hmac.New(sha256.New, g.fpKey)
+	for _, part := range [][]byte{[]byte(r.Method), []byte(r.URL.Path), body} {
+		mac.Write(part)
+		mac.Write([]byte{0})
+	}
+	return mac.Sum(nil)
+}
+
+// scopedKey is the store's key for caller's key: a digest, so any bytes a
+// client sends make a valid key of fixed length.
+func scopedKey(caller, key string) string {
+	sum := sha256.Sum256([]byte(caller + "\x00" + key))
+	return hex.EncodeToString(sum[:])
+}
+
+func writeAnswer(w http.ResponseWriter, a idempotency.Answer) {
+	for k, v := range a.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(a.Status)
+	_, _ = w.Write(a.Body)
+}
+
+// recorder captures a response so it can be remembered and replayed.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+func (r *recorder) WriteHeader(status int)      { r.status = status }
+
+func (r *recorder) answer() idempotency.Answer {
+	return idempotency.Answer{Status: r.status, Header: r.header, Body: r.body.Bytes()}
 }

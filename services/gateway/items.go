@@ -34,28 +34,35 @@ type placeItemResponse struct {
 }
 
 // placeItem hands the item to the validate-item function and answers 202
-// once the item is in the log: the processor has not seen it yet.
+// once the item is in the log: the processor has not seen it yet. With an
+// Idempotency-Key, a retry gets the first answer back (see once).
 func (g *Gateway) placeItem(w http.ResponseWriter, r *http.Request) {
 	var body placeItemRequest
 	if !decodeJSON(w, r, maxBody, &body) {
 		return
 	}
 	seller, _ := auth.Subject(r.Context())
-	res, err := g.PlaceItem.Invoke(r.Context(), placeitem.Request{
+	req := placeitem.Request{
 		SellerID: seller, Title: body.Title, Description: body.Description, Category: body.Category,
 		Currency: body.Currency, StartingPrice: body.StartingPrice, ReservePrice: body.ReservePrice,
 		EndsAt: body.EndsAt, DurationSeconds: body.DurationSeconds,
+	}
+	g.once(w, r, seller, req, func(w http.ResponseWriter, key string) {
+		if key != "" {
+			req.ItemID = placeitem.IdempotentID(key, req)
+		}
+		res, err := g.PlaceItem.Invoke(r.Context(), req)
+		if err != nil {
+			g.functionFailed(w, r, err)
+			return
+		}
+		if !res.Accepted() {
+			writeProblem(w, r, http.StatusUnprocessableEntity, "invalid-item", "the item was refused", res.Reasons...)
+			return
+		}
+		w.Header().Set("Location", "/v1/items/"+res.ItemID)
+		writeJSON(w, http.StatusAccepted, placeItemResponse{ItemID: res.ItemID, Status: "pending", EndsAt: res.EndsAt})
 	})
-	if err != nil {
-		g.functionFailed(w, r, err)
-		return
-	}
-	if !res.Accepted() {
-		writeProblem(w, r, http.StatusUnprocessableEntity, "invalid-item", "the item was refused", res.Reasons...)
-		return
-	}
-	w.Header().Set("Location", "/v1/items/"+res.ItemID)
-	writeJSON(w, http.StatusAccepted, placeItemResponse{ItemID: res.ItemID, Status: "pending", EndsAt: res.EndsAt})
 }
 
 // functionFailed maps a failed invocation: the log unreachable or the

@@ -32,6 +32,7 @@ import (
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/placebid"
 	"github.com/auctionflow/auction/functions/placeitem"
+	"github.com/auctionflow/auction/internal/idempotency"
 	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
@@ -957,6 +958,11 @@ type specDeps struct {
 	analytics gateway.Analytics                // nil: a fake over summaries and bidders
 	storeErr  error                            // what the inbox, analytics and lineage stores answer instead
 	lineage   []lineage.Entry                  // every item's events
+	// idempotency is the record of Idempotency-Keys; nil: the gateway's own.
+	idempotency idempotency.Store
+	// tokenKey signs the tokens; nil: a new one. Gateways that share a
+	// record of keys share it, as replicas do.
+	tokenKey []byte
 }
 
 // specLineage is a lineage store holding entries.
@@ -1012,7 +1018,11 @@ func (l specLive) Watch(string) (<-chan live.Update, func())  { return l.updates
 // functions that accept unless told otherwise, and the views in d.
 func specGateway(t *testing.T, d specDeps) *specEnv {
 	t.Helper()
-	tokens, err := auth.NewTokens(auth.Config{Key: auth.GenerateKey(), Issuer: issuer, Audience: audience, TTL: tokenTTL}, nil)
+	key := d.tokenKey
+	if key == nil {
+		key = auth.GenerateKey()
+	}
+	tokens, err := auth.NewTokens(auth.Config{Key: key, Issuer: issuer, Audience: audience, TTL: tokenTTL}, nil)
 	if err != nil {
 		t.Fatalf("NewTokens: got %v, want nil", err)
 	}
@@ -1074,6 +1084,8 @@ func specGateway(t *testing.T, d specDeps) *specEnv {
 		Ready:     []gateway.Check{{Name: "kafka", Check: func(context.Context) error { return d.notReady }}},
 		RateLimit: d.rateLimit,
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+
+		Idempotency: d.idempotency,
 	}
 	if d.live != nil {
 		deps.Live = specLive(d.live)

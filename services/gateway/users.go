@@ -31,34 +31,39 @@ type userResponse struct {
 }
 
 // register creates an account: 201 with the user, 409 if the email is taken.
+// With an Idempotency-Key, a retry gets the first answer back (see once).
 func (g *Gateway) register(w http.ResponseWriter, r *http.Request) {
 	var req registerRequest
 	if !decodeJSON(w, r, maxBody, &req) {
 		return
 	}
-	if errs := validateRegistration(req); len(errs) > 0 {
-		writeProblem(w, r, http.StatusUnprocessableEntity, "invalid-user", "the registration was refused", errs...)
-		return
-	}
-	hash, err := userdir.HashPassword(req.Password)
-	if err != nil {
-		g.internal(w, r, err)
-		return
-	}
-	u := userdir.User{
-		ID: "u-" + uuid.Must(uuid.NewV7()).String(), Name: strings.TrimSpace(req.Name),
-		Email: userdir.NormalizeEmail(req.Email), PasswordHash: hash, Address: req.Address,
-		CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
-	}
-	switch err := g.Users.Create(r.Context(), u); {
-	case errors.Is(err, userdir.ErrDuplicateEmail):
-		writeProblem(w, r, http.StatusConflict, "duplicate-email", "an account with this email exists")
-		return
-	case err != nil:
-		g.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, userResponse{ID: u.ID, Name: u.Name, Email: u.Email, Address: u.Address, CreatedAt: u.CreatedAt})
+	// Registration has no caller yet: the key's scope is everyone's, and a
+	// replay needs the very same body (password included) anyway.
+	g.once(w, r, "", req, func(w http.ResponseWriter, _ string) {
+		if errs := validateRegistration(req); len(errs) > 0 {
+			writeProblem(w, r, http.StatusUnprocessableEntity, "invalid-user", "the registration was refused", errs...)
+			return
+		}
+		hash, err := userdir.HashPassword(req.Password)
+		if err != nil {
+			g.internal(w, r, err)
+			return
+		}
+		u := userdir.User{
+			ID: "u-" + uuid.Must(uuid.NewV7()).String(), Name: strings.TrimSpace(req.Name),
+			Email: userdir.NormalizeEmail(req.Email), PasswordHash: hash, Address: req.Address,
+			CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+		}
+		switch err := g.Users.Create(r.Context(), u); {
+		case errors.Is(err, userdir.ErrDuplicateEmail):
+			writeProblem(w, r, http.StatusConflict, "duplicate-email", "an account with this email exists")
+			return
+		case err != nil:
+			g.internal(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, userResponse{ID: u.ID, Name: u.Name, Email: u.Email, Address: u.Address, CreatedAt: u.CreatedAt})
+	})
 }
 
 func validateRegistration(req registerRequest) []schemas.FieldError {
