@@ -91,6 +91,12 @@ func TestBrowser(t *testing.T) {
 	a.bid(t, "120.00", 12000, "accepted")
 	c.until(t, "Dan's bid live on Bob's page", `document.querySelector('#price').dataset.amount === '12000' &&
 		!!document.querySelector('#feed li[data-event="bid-accepted"] [data-amount="12000"]')`, 0)
+	// People are named, not shown as ids: the event names Dan by his id,
+	// and the page asks his public profile for the name.
+	c.until(t, "Dan named in Bob's feed", `[...document.querySelectorAll('#feed li[data-event="bid-accepted"]')].some(li =>
+		li.querySelector('[data-amount="12000"]') && li.querySelector('.who')?.textContent === 'Dan Dale')`, 0)
+	c.until(t, "the seller and the highest bidder named", `document.querySelector('.meta .who')?.textContent === 'Alice Archer' &&
+		document.querySelector('#price-note')?.textContent.startsWith('by Dan Dale')`, 0)
 
 	// Too small a raise: the processor rejects it, and the page says why.
 	c.bid(t, "120.50", 12050, "rejected")

@@ -76,7 +76,7 @@ func (p *platform) startGateway() error {
 		faas.Options{Name: "placebid-batch", Concurrency: 8, Timeout: cfg.DeliveryTimeout + time.Second, Observe: m})
 	gw := gateway.New(gateway.Deps{
 		Web:    web.Handler(),
-		Tokens: tokens, Users: dir, PlaceItem: placeItem, PlaceBid: placeBid, PlaceBids: placeBids,
+		Tokens: tokens, Users: dir, Profiles: profiles, PlaceItem: placeItem, PlaceBid: placeBid, PlaceBids: placeBids,
 		Inbox: st.outbox, Analytics: st.analytics, Lineage: st.lineage, Idempotency: st.idem,
 		Auctions: view, Bids: bids, Live: hub, Metrics: m, Log: log, RateLimit: gateway.RateLimit{Rate: cfg.RateLimit, Burst: cfg.RateBurst},
 		CORSOrigins: splitList(cfg.CORSOrigins),

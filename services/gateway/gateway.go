@@ -42,6 +42,11 @@ type Bids interface {
 	Bid(bidID string) (*schemas.BidStatus, error)
 }
 
+// Profiles reads users by id (a userdir.Cached).
+type Profiles interface {
+	Get(ctx context.Context, id string) (userdir.User, error)
+}
+
 // Check is a named readiness check.
 type Check struct {
 	Name  string
@@ -50,8 +55,11 @@ type Check struct {
 
 // Deps are the gateway's collaborators.
 type Deps struct {
-	Tokens    *auth.Tokens
-	Users     userdir.Directory
+	Tokens *auth.Tokens
+	Users  userdir.Directory
+	// Profiles answers display names for the API's bodies and public
+	// profiles: a cache in front of Users (nil: Users itself).
+	Profiles  Profiles
 	PlaceItem Invoker[placeitem.Request, placeitem.Result]
 	PlaceBid  Invoker[placebid.Request, placebid.Result]
 	// PlaceBids is the batched edge path: many bids, one write to the log.
@@ -102,6 +110,9 @@ var (
 
 // New returns the gateway; Routes is its handler.
 func New(d Deps) *Gateway {
+	if d.Profiles == nil && d.Users != nil {
+		d.Profiles = d.Users
+	}
 	idem := d.Idempotency
 	if idem == nil {
 		idem = idempotency.NewMemory(idempotency.DefaultLimits, nil)
@@ -142,6 +153,7 @@ func (g *Gateway) Routes() http.Handler {
 	r.Route("/v1", func(r chi.Router) {
 		r.Get("/openapi.yaml", g.openAPI)
 		r.Post("/users", g.register)
+		r.Get("/users/{userId}", g.getProfile)
 		r.Post("/auth/token", g.issueToken)
 		r.Get("/items", g.listItems)
 		r.Get("/items/{itemId}", g.getItem)

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -771,11 +772,14 @@ func TestGetItem(t *testing.T) {
 			MinIncrement: schemas.Money{Amount: 10, Currency: "EUR"}, EndsAt: endsAt, PlacedAt: endsAt.Add(-time.Hour),
 		}
 	}
+	highest := &auction.Bid{BidID: "bid-1", BidderID: sellerID, Amount: schemas.Money{Amount: 1500, Currency: "EUR"}, PlacedAt: endsAt.Add(-time.Minute)}
 	tests := []struct {
 		name       string
 		state      *auction.State
 		reserveMet bool
 		status     string
+		// extra are the fields a state with bids adds
+		extra map[string]any
 	}{
 		{name: "open with reserve", state: &auction.State{Status: auction.StatusOpen,
 			Item: item(&schemas.Money{Amount: 987654, Currency: "EUR"})}, reserveMet: false, status: "open"},
@@ -783,6 +787,20 @@ func TestGetItem(t *testing.T) {
 			reserveMet: true, status: "open"},
 		{name: "closed", state: &auction.State{Status: auction.StatusClosed, Item: item(nil)},
 			reserveMet: true, status: "closed"},
+		// The people in it are named, by the directory: the highest bidder
+		// and the winner (here the seller's account, the one user the
+		// directory has), and one it does not know by their id alone.
+		{name: "sold, names", state: &auction.State{Status: auction.StatusClosed, Item: item(nil), Highest: highest, BidCount: 1,
+			Result: &schemas.ItemCompleted{ItemID: "item-42", Sold: true, WinnerID: sellerID, Price: &highest.Amount}},
+			reserveMet: true, status: "closed", extra: map[string]any{
+				"highestBid": map[string]any{"amount": float64(1500), "bidderId": sellerID, "bidderName": "Ada", "at": "2031-05-06T07:07:09Z"},
+				"result":     map[string]any{"sold": true, "winnerId": sellerID, "winnerName": "Ada", "price": float64(1500)},
+				"bidCount":   float64(1)}},
+		{name: "a bidder the directory does not know", state: &auction.State{Status: auction.StatusOpen, Item: item(nil), BidCount: 1,
+			Highest: &auction.Bid{BidID: "bid-2", BidderID: "u-gone", Amount: highest.Amount, PlacedAt: highest.PlacedAt}},
+			reserveMet: true, status: "open", extra: map[string]any{
+				"highestBid": map[string]any{"amount": float64(1500), "bidderId": "u-gone", "at": "2031-05-06T07:07:09Z"},
+				"bidCount":   float64(1)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -804,13 +822,14 @@ func TestGetItem(t *testing.T) {
 				t.Fatalf("decode %s: got %v, want nil", w.Body, err)
 			}
 			want := map[string]any{
-				"itemId": "item-42", "sellerId": sellerID, "title": "Bicycle", "description": "red",
+				"itemId": "item-42", "sellerId": sellerID, "sellerName": "Ada", "title": "Bicycle", "description": "red",
 				"category": "bikes", "currency": "EUR", "startingPrice": float64(1000), "minIncrement": float64(10),
 				"reserveMet": tt.reserveMet, "endsAt": "2031-05-06T07:08:09Z", "status": tt.status,
 				"highestBid": nil, "bidCount": float64(0),
 			}
+			maps.Copy(want, tt.extra)
 			for k, v := range want {
-				if got[k] != v {
+				if !reflect.DeepEqual(got[k], v) {
 					t.Fatalf("%s: got %v (%T), want %v (%T)", k, got[k], got[k], v, v)
 				}
 			}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -81,6 +82,7 @@ func (g *Gateway) functionFailed(w http.ResponseWriter, r *http.Request, err err
 type itemResponse struct {
 	ItemID        string    `json:"itemId"`
 	SellerID      string    `json:"sellerId"`
+	SellerName    string    `json:"sellerName,omitempty"`
 	Title         string    `json:"title"`
 	Description   string    `json:"description"`
 	Category      string    `json:"category"`
@@ -96,15 +98,17 @@ type itemResponse struct {
 }
 
 type result struct {
-	Sold     bool   `json:"sold"`
-	WinnerID string `json:"winnerId,omitempty"`
-	Price    *int64 `json:"price,omitempty"`
+	Sold       bool   `json:"sold"`
+	WinnerID   string `json:"winnerId,omitempty"`
+	WinnerName string `json:"winnerName,omitempty"`
+	Price      *int64 `json:"price,omitempty"`
 }
 
 type bidView struct {
-	Amount   int64     `json:"amount"`
-	BidderID string    `json:"bidderId"`
-	At       time.Time `json:"at"`
+	Amount     int64     `json:"amount"`
+	BidderID   string    `json:"bidderId"`
+	BidderName string    `json:"bidderName,omitempty"`
+	At         time.Time `json:"at"`
 }
 
 func (g *Gateway) getItem(w http.ResponseWriter, r *http.Request) {
@@ -118,7 +122,7 @@ func (g *Gateway) getItem(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "unknown-item", "no item "+id+" (a just-placed item appears within moments)")
 		return
 	}
-	writeJSON(w, http.StatusOK, itemView(s, time.Now()))
+	writeJSON(w, http.StatusOK, g.itemView(r.Context(), s, time.Now()))
 }
 
 // An item's status: open until endsAt, closing from then until the
@@ -140,13 +144,16 @@ func itemStatus(s *auction.State, now time.Time) string {
 	return statusOpen
 }
 
-func itemView(s *auction.State, now time.Time) itemResponse {
+// itemView is the item as the API shows it, with the display names of the
+// people in it.
+func (g *Gateway) itemView(ctx context.Context, s *auction.State, now time.Time) itemResponse {
 	it := s.Item
 	status := itemStatus(s, now)
 	r := itemResponse{
 		ItemID: it.ItemID, SellerID: it.Seller.ID, Title: it.Title, Description: it.Description,
 		Category: it.Category, Currency: it.StartingPrice.Currency, StartingPrice: it.StartingPrice.Amount,
 		MinIncrement: it.MinIncrement.Amount, EndsAt: it.EndsAt, Status: status, BidCount: s.BidCount,
+		SellerName: it.Seller.Name,
 	}
 	// Whether the reserve is met is public; the reserve itself never is.
 	var highest *schemas.Money
@@ -155,10 +162,10 @@ func itemView(s *auction.State, now time.Time) itemResponse {
 	}
 	r.ReserveMet = schemas.ReserveMet(it.ReservePrice, highest)
 	if h := s.Highest; h != nil {
-		r.HighestBid = &bidView{Amount: h.Amount.Amount, BidderID: h.BidderID, At: h.PlacedAt}
+		r.HighestBid = &bidView{Amount: h.Amount.Amount, BidderID: h.BidderID, BidderName: g.displayName(ctx, h.BidderID), At: h.PlacedAt}
 	}
 	if res := s.Result; res != nil {
-		r.Result = &result{Sold: res.Sold, WinnerID: res.WinnerID}
+		r.Result = &result{Sold: res.Sold, WinnerID: res.WinnerID, WinnerName: g.displayName(ctx, res.WinnerID)}
 		if res.Price != nil {
 			r.Result.Price = &res.Price.Amount
 		}
@@ -217,21 +224,22 @@ func (g *Gateway) listItems(w http.ResponseWriter, r *http.Request) {
 	}
 	out := itemPage{Items: make([]itemResponse, len(page.Items)), NextCursor: encodeCursor(page.Next)}
 	for i, s := range page.Items {
-		out.Items[i] = itemView(s, now)
+		out.Items[i] = g.itemView(r.Context(), s, now)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 type bidResponse struct {
-	BidID     string    `json:"bidId"`
-	ItemID    string    `json:"itemId"`
-	BidderID  string    `json:"bidderId"`
-	Amount    int64     `json:"amount"`
-	Currency  string    `json:"currency"`
-	Status    string    `json:"status"`
-	Reason    string    `json:"reason,omitempty"`
-	Detail    string    `json:"detail,omitempty"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	BidID      string    `json:"bidId"`
+	ItemID     string    `json:"itemId"`
+	BidderID   string    `json:"bidderId"`
+	BidderName string    `json:"bidderName,omitempty"`
+	Amount     int64     `json:"amount"`
+	Currency   string    `json:"currency"`
+	Status     string    `json:"status"`
+	Reason     string    `json:"reason,omitempty"`
+	Detail     string    `json:"detail,omitempty"`
+	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
 // getBid answers what became of a bid: pending (held until its item
@@ -252,7 +260,7 @@ func (g *Gateway) getBid(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "unknown-bid", "no bid "+id+" (a just-placed bid appears within moments)")
 		return
 	}
-	writeJSON(w, http.StatusOK, bidResponse{BidID: st.BidID, ItemID: st.ItemID, BidderID: st.BidderID,
+	writeJSON(w, http.StatusOK, bidResponse{BidID: st.BidID, ItemID: st.ItemID, BidderID: st.BidderID, BidderName: g.displayName(r.Context(), st.BidderID),
 		Amount: st.Amount.Amount, Currency: st.Amount.Currency, Status: st.Status,
 		Reason: string(st.Reason), Detail: st.Detail, UpdatedAt: st.UpdatedAt})
 }

@@ -111,7 +111,7 @@ func (g *Gateway) itemEvents(w http.ResponseWriter, r *http.Request) {
 		return // the headers say it streams; a HEAD has no body to wait on
 	}
 	// The current state first, so a watcher needs no second request.
-	send(w, "item", itemView(s, time.Now()))
+	send(w, "item", g.itemView(r.Context(), s, time.Now()))
 	flusher.Flush()
 
 	heartbeat := time.NewTicker(15 * time.Second)

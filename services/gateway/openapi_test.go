@@ -770,6 +770,8 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 		{name: "closed item", route: "GET /v1/items/{itemId}", rq: specRequest{path: "/v1/items/item-42"}, status: 200},
 		{name: "open item", route: "GET /v1/items/{itemId}", rq: specRequest{path: "/v1/items/item-50"}, status: 200},
 		{name: "unknown item", route: "GET /v1/items/{itemId}", rq: specRequest{path: "/v1/items/nope"}, status: 404},
+		{name: "a profile", route: "GET /v1/users/{userId}", rq: specRequest{path: "/v1/users/" + sellerID}, status: 200},
+		{name: "an unknown user", route: "GET /v1/users/{userId}", rq: specRequest{path: "/v1/users/u-nobody"}, status: 404},
 		{name: "accepted bid", route: "GET /v1/bids/{bidId}", deps: specDeps{bids: bidStatuses},
 			rq: specRequest{path: "/v1/bids/bid-1"}, status: 200},
 		{name: "rejected bid", route: "GET /v1/bids/{bidId}", deps: specDeps{bids: bidStatuses},

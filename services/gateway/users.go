@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"github.com/auctionflow/auction/internal/userdir"
@@ -64,6 +66,44 @@ func (g *Gateway) register(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusCreated, userResponse{ID: u.ID, Name: u.Name, Email: u.Email, Address: u.Address, CreatedAt: u.CreatedAt})
 	})
+}
+
+// profileResponse is what anyone may see of a user: the id and the display
+// name, never the email or the address.
+type profileResponse struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// getProfile answers a user's public profile.
+func (g *Gateway) getProfile(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "userId")
+	u, err := g.Profiles.Get(r.Context(), id)
+	switch {
+	case errors.Is(err, userdir.ErrNotFound):
+		writeProblem(w, r, http.StatusNotFound, "unknown-user", "no user "+id)
+		return
+	case err != nil:
+		g.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, profileResponse{ID: u.ID, Name: u.Name})
+}
+
+// displayName is the user's name for a body that names them, "" when the
+// directory cannot say (the body still has the id).
+func (g *Gateway) displayName(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	u, err := g.Profiles.Get(ctx, id)
+	if err != nil {
+		if !errors.Is(err, userdir.ErrNotFound) {
+			g.Log.Warn("display name unavailable", "user", id, "err", err)
+		}
+		return ""
+	}
+	return u.Name
 }
 
 func validateRegistration(req registerRequest) []schemas.FieldError {

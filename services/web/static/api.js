@@ -89,6 +89,38 @@ export async function api(path, { method = 'GET', body, headers = {}, auth = fal
   return { status: res.status, data };
 }
 
+// Display names by user id: those the API's bodies carried (sellerName,
+// bidderName, winnerName), and public profiles (GET /v1/users/{id}) for ids
+// met in the event stream, asked once each.
+const names = new Map(); // id → name
+const asked = new Map(); // id → Promise of the name
+
+export function knownName(id) {
+  return names.get(id) || '';
+}
+
+export function rememberName(id, name) {
+  if (id && name) names.set(id, name);
+}
+
+// nameOf answers the user's display name, or the id when there is none.
+export function nameOf(id) {
+  if (names.has(id)) return Promise.resolve(names.get(id));
+  if (!asked.has(id)) {
+    asked.set(id, api(`/v1/users/${encodeURIComponent(id)}`).then(
+      ({ data }) => {
+        rememberName(id, data?.name);
+        return data?.name || id;
+      },
+      () => {
+        asked.delete(id); // ask again next time
+        return id;
+      },
+    ));
+  }
+  return asked.get(id);
+}
+
 // newKey is an Idempotency-Key: a retry of the same submission carries it,
 // so the bid is placed once. crypto.randomUUID needs a secure context, which
 // a plain-HTTP address other than localhost is not.

@@ -1,7 +1,7 @@
 // The auctions: the list with live prices, and an item's page with its bid
 // form and live feed of the processor's decisions.
 
-import { MAX_STREAMS, api, follow, newKey, Problem, session } from './api.js';
+import { MAX_STREAMS, api, follow, knownName, nameOf, newKey, Problem, rememberName, session } from './api.js';
 import { h, problemBox } from './dom.js';
 import { clock, left, money, toMajor, toMinor, when } from './format.js';
 import { refreshUnread } from './account.js';
@@ -14,10 +14,22 @@ const price = (it) => (it.highestBid ? it.highestBid.amount : it.startingPrice);
 // minimumBid is the least the next bid may be.
 const minimumBid = (it) => (it.highestBid ? it.highestBid.amount + it.minIncrement : it.startingPrice);
 
-const who = (id) => {
+// who is a person as the page names them: their display name (the id
+// until it is known), and "(you)" for the one signed in.
+const who = (id, name) => {
+  rememberName(id, name);
+  const n = name || knownName(id) || id;
   const s = session.get();
-  return s && s.userId === id ? `${id} (you)` : id;
+  return s && s.userId === id ? `${n} (you)` : n;
 };
+
+// person is who as an element that names them as soon as the name is
+// known, for ids the event stream carries without one.
+function person(id, name) {
+  const el = h('span', { class: 'who', 'data-user': id }, who(id, name));
+  if (!name && !knownName(id)) nameOf(id).then(() => { el.textContent = who(id); });
+  return el;
+}
 
 function pulse(el) {
   el.classList.remove('changed');
@@ -220,7 +232,7 @@ export async function itemView(view, id) {
   view.main.append(
     h('article', { class: 'item', 'data-item': it.itemId },
       h('h1', { tabindex: -1 }, it.title),
-      h('p', { class: 'meta' }, h('a', { class: 'chip', href: `#/?status=&category=${enc(it.category)}` }, it.category), ' · sold by ', who(it.sellerId)),
+      h('p', { class: 'meta' }, h('a', { class: 'chip', href: `#/?status=&category=${enc(it.category)}` }, it.category), ' · sold by ', person(it.sellerId, it.sellerName)),
       it.description ? h('p', { class: 'description' }, it.description) : null,
       h('div', { class: 'columns' },
         h('section', { class: 'card', 'aria-labelledby': 'price-label' },
@@ -338,7 +350,7 @@ export async function itemView(view, id) {
     priceEl.dataset.amount = String(price(it));
     priceEl.dataset.currency = it.currency;
     priceEl.textContent = money(price(it), it.currency);
-    priceNote.textContent = it.highestBid ? `by ${who(it.highestBid.bidderId)} · ${it.bidCount} accepted bid${it.bidCount === 1 ? '' : 's'}` : 'No bids yet.';
+    priceNote.textContent = it.highestBid ? `by ${who(it.highestBid.bidderId, it.highestBid.bidderName)} · ${it.bidCount} accepted bid${it.bidCount === 1 ? '' : 's'}` : 'No bids yet.';
     statusEl.textContent = it.status; // open, closing (no new bids, the last verdicts to come) or closed
     statusEl.dataset.status = it.status;
     reserveEl.textContent = it.reserveMet ? 'met (or none)' : 'not met yet';
@@ -354,8 +366,8 @@ export async function itemView(view, id) {
       const mine = me();
       let text;
       if (r?.sold && r.winnerId === mine) text = `You won this auction for ${money(r.price, it.currency)}.`;
-      else if (r?.sold && it.sellerId === mine) text = `Your item sold to ${r.winnerId} for ${money(r.price, it.currency)}.`;
-      else if (r?.sold) text = `Sold to ${who(r.winnerId)} for ${money(r.price, it.currency)}.`;
+      else if (r?.sold && it.sellerId === mine) text = `Your item sold to ${who(r.winnerId, r.winnerName)} for ${money(r.price, it.currency)}.`;
+      else if (r?.sold) text = `Sold to ${who(r.winnerId, r.winnerName)} for ${money(r.price, it.currency)}.`;
       else text = it.bidCount ? 'Closed without a sale: the reserve price was not met.' : 'Closed without a sale: there were no bids.';
       result.replaceChildren(h('h2', {}, 'Result'), h('p', { id: 'result-text', 'data-winner': r?.winnerId || '' }, text),
         mine ? h('p', { class: 'hint' }, 'Everyone who took part gets a notification. ', h('a', { href: '#/notifications' }, 'See yours.')) : null);
@@ -410,19 +422,19 @@ export async function itemView(view, id) {
       renderState();
       pulse(priceEl);
       entry('bid-accepted', h('time', { datetime: b.decidedAt }, clock(b.decidedAt)), ' ',
-        h('strong', { 'data-amount': b.amount.amount }, money(b.amount.amount, b.amount.currency)), ` by ${who(b.bidderId)} — accepted, bid number ${b.bidCount}.`);
+        h('strong', { 'data-amount': b.amount.amount }, money(b.amount.amount, b.amount.currency)), ' by ', person(b.bidderId), ` — accepted, bid number ${b.bidCount}.`);
       refreshSoon();
     },
     rejected(b) {
       entry('bid-rejected', h('time', { datetime: b.decidedAt }, clock(b.decidedAt)), ' ',
-        h('strong', { 'data-amount': b.amount.amount }, money(b.amount.amount, b.amount.currency)), ` by ${who(b.bidderId)} — rejected: ${b.detail || b.reason} `,
+        h('strong', { 'data-amount': b.amount.amount }, money(b.amount.amount, b.amount.currency)), ' by ', person(b.bidderId), ` — rejected: ${b.detail || b.reason} `,
         h('span', { class: 'code' }, `(${b.reason})`));
     },
     completed(c) {
       it = { ...it, status: 'closed', result: { sold: c.sold, winnerId: c.winnerId, price: c.price?.amount, bidders: c.bidders }, bidCount: c.bidCount, reserveMet: c.reserveMet };
       renderState();
       entry('item-completed', h('time', { datetime: c.closedAt }, clock(c.closedAt)), ' ',
-        c.sold ? `Auction closed: sold to ${who(c.winnerId)} for ${money(c.price.amount, c.price.currency)}.` : 'Auction closed without a sale.');
+        ...(c.sold ? ['Auction closed: sold to ', person(c.winnerId), ` for ${money(c.price.amount, c.price.currency)}.`] : ['Auction closed without a sale.']));
       // The notifications follow out of band, a moment later.
       setTimeout(refreshUnread, 1500);
     },
