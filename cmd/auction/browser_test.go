@@ -104,6 +104,10 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(msg, "bid at least") || !strings.Contains(msg, "below_minimum_increment") {
 		t.Fatalf("rejected bid message: got %q, want the reason and its code", msg)
 	}
+	// The form offers the least the next bid may be (the problem's minimumNext).
+	if next := evaluate[float64](t, c, `parseFloat(document.querySelector('#bid-amount').value)`); next <= 120.50 {
+		t.Fatalf("amount offered after the refusal: got %v, want the minimum next bid, above 120.50", next)
+	}
 	a.until(t, "the rejection in Dan's live feed", `!!document.querySelector('#feed li[data-event="bid-rejected"] [data-amount="12050"]')`, 0)
 
 	c.bid(t, "150.00", 15000, "accepted")

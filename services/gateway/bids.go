@@ -62,7 +62,7 @@ func (g *Gateway) bid(w http.ResponseWriter, r *http.Request, req placebid.Reque
 	case err != nil:
 		g.functionFailed(w, r, err)
 	case !res.Accepted():
-		writeBidRefusal(w, r, res.Reasons...)
+		g.writeBidRefusal(w, r, req.ItemID, res.Reasons...)
 	case verdict != nil:
 		g.awaitVerdict(w, r, verdict, wait, res.BidID, req.ItemID)
 	default:

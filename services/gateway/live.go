@@ -67,7 +67,7 @@ func (g *Gateway) awaitVerdict(w http.ResponseWriter, r *http.Request, verdict <
 			return
 		}
 		rej := u.Rejected
-		writeBidRefusal(w, r, schemas.FieldError{Field: "", Code: string(rej.Reason), Message: rej.Detail})
+		g.writeBidRefusal(w, r, itemID, schemas.FieldError{Field: "", Code: string(rej.Reason), Message: rej.Detail})
 		return
 	case <-timer.C:
 	case <-r.Context().Done():

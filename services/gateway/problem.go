@@ -3,6 +3,8 @@ package gateway
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/auctionflow/auction/schemas"
 )
@@ -15,21 +17,61 @@ type Problem struct {
 	Detail   string `json:"detail,omitempty"`
 	Instance string `json:"instance,omitempty"`
 	// Errors lists every field that was wrong (an extension member).
-	Errors []schemas.FieldError `json:"errors,omitempty"`
+	Errors []ProblemError `json:"errors,omitempty"`
+	// MinimumNext is the least a bid on the item may offer now, on a bid
+	// refused for being too low (an extension member).
+	MinimumNext *schemas.Money `json:"minimumNext,omitempty"`
+}
+
+// ProblemError is one reason in a problem: where it lies, as RFC 9457's
+// examples name it (pointer, a JSON pointer into the body; parameter, a
+// query parameter's name), and field, the same place in the form every
+// earlier answer had.
+type ProblemError struct {
+	Pointer   string `json:"pointer,omitempty"`
+	Parameter string `json:"parameter,omitempty"`
+	Field     string `json:"field"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+}
+
+func problemErrors(errs []schemas.FieldError) []ProblemError {
+	if len(errs) == 0 {
+		return nil
+	}
+	out := make([]ProblemError, len(errs))
+	for i, e := range errs {
+		out[i] = ProblemError{Field: e.Field, Code: e.Code, Message: e.Message}
+		switch {
+		case strings.HasPrefix(e.Field, "/"):
+			out[i].Pointer = e.Field
+		case e.Field != "":
+			out[i].Parameter = e.Field
+		}
+	}
+	return out
 }
 
 // problemTypeBase prefixes problem type URIs; each names a section of the API docs.
 const problemTypeBase = "https://auctionflow.dev/problems/"
 
 func writeProblem(w http.ResponseWriter, r *http.Request, status int, kind, detail string, errs ...schemas.FieldError) {
-	p := Problem{
+	sendProblem(w, r, newProblem(r, status, kind, detail, errs...))
+}
+
+func newProblem(r *http.Request, status int, kind, detail string, errs ...schemas.FieldError) Problem {
+	return Problem{
 		Type:     problemTypeBase + kind,
 		Title:    http.StatusText(status),
 		Status:   status,
 		Detail:   detail,
 		Instance: r.URL.Path,
-		Errors:   errs,
+		Errors:   problemErrors(errs),
 	}
+}
+
+func sendProblem(w http.ResponseWriter, _ *http.Request, p Problem) {
+	status := p.Status
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -63,12 +105,33 @@ func bidRefusal(reasons []schemas.FieldError) (status int, kind string) {
 
 // writeBidRefusal answers a refused bid as bidRefusal says. The detail is
 // the reason's own message when there is one reason, as the processor's
-// verdict has.
-func writeBidRefusal(w http.ResponseWriter, r *http.Request, reasons ...schemas.FieldError) {
+// verdict has. A bid refused as too low also says, as minimumNext, what the
+// next one must offer at least, by the auction as the gateway sees it now.
+func (g *Gateway) writeBidRefusal(w http.ResponseWriter, r *http.Request, itemID string, reasons ...schemas.FieldError) {
 	status, kind := bidRefusal(reasons)
 	detail := "the bid was refused"
 	if len(reasons) == 1 && reasons[0].Message != "" {
 		detail = reasons[0].Message
 	}
-	writeProblem(w, r, status, kind, detail, reasons...)
+	p := newProblem(r, status, kind, detail, reasons...)
+	for _, reason := range reasons {
+		if low := schemas.RejectReason(reason.Code); low == schemas.ReasonBelowIncrement || low == schemas.ReasonBelowStart {
+			p.MinimumNext = g.minimumNext(itemID)
+		}
+	}
+	sendProblem(w, r, p)
+}
+
+// minimumNext is the least the next bid on the item may offer, nil when the
+// item is unknown or no longer open.
+func (g *Gateway) minimumNext(itemID string) *schemas.Money {
+	s, err := g.Auctions.Get(itemID)
+	if err != nil || s == nil || s.Item == nil || itemStatus(s, time.Now()) != statusOpen {
+		return nil
+	}
+	if s.Highest == nil {
+		m := s.Item.StartingPrice
+		return &m
+	}
+	return &schemas.Money{Amount: s.Highest.Amount.Amount + s.Item.MinIncrement.Amount, Currency: s.Highest.Amount.Currency}
 }

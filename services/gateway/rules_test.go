@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -284,4 +285,48 @@ func (p *rulesProcessor) bid(t *testing.T, items placebid.Items, bidderID string
 		t.Fatalf("got status %d in the body of a %d answer, want the same", prob.Status, w.Code)
 	}
 	return w.Code, prob.Errors[0].Code
+}
+
+// TestMinimumNext: a bid the processor refuses as too low is answered with
+// the least the next bid may offer (minimumNext, machine-readable beside
+// the detail), from the auction as the gateway sees it then: the starting
+// price before any bid, the highest bid plus the increment after one, and
+// nothing once the auction is no longer open or for another reason.
+func TestMinimumNext(t *testing.T) {
+	endsAt := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	item := &schemas.ItemPlaced{ItemID: "item-1", Seller: schemas.Party{ID: "u-sam", Name: "Sam"}, Title: "Lamp", Category: "lamps",
+		StartingPrice: schemas.Money{Amount: 1000, Currency: "EUR"}, MinIncrement: schemas.Money{Amount: 50, Currency: "EUR"},
+		EndsAt: endsAt, PlacedAt: endsAt.Add(-2 * time.Hour)}
+	highest := &auction.Bid{BidID: "b-1", BidderID: "u-bob", Amount: schemas.Money{Amount: 6200, Currency: "EUR"}, PlacedAt: endsAt.Add(-time.Minute)}
+	rejected := func(reason schemas.RejectReason) live.Update {
+		return live.Update{Rejected: &schemas.BidRejected{BidID: "b-2", ItemID: "item-1", BidderID: sellerID,
+			Amount: schemas.Money{Amount: 500, Currency: "EUR"}, Reason: reason, Detail: "too low", PlacedAt: endsAt, DecidedAt: endsAt}}
+	}
+	tests := []struct {
+		name   string
+		state  *auction.State
+		reason schemas.RejectReason
+		want   *schemas.Money
+	}{
+		{"no bid yet", &auction.State{Status: auction.StatusOpen, Item: item}, schemas.ReasonBelowStart,
+			&schemas.Money{Amount: 1000, Currency: "EUR"}},
+		{"a highest bid", &auction.State{Status: auction.StatusOpen, Item: item, Highest: highest, BidCount: 1}, schemas.ReasonBelowIncrement,
+			&schemas.Money{Amount: 6250, Currency: "EUR"}},
+		{"closed since", &auction.State{Status: auction.StatusClosed, Item: item, Highest: highest, BidCount: 1}, schemas.ReasonBelowIncrement, nil},
+		{"another reason", &auction.State{Status: auction.StatusOpen, Item: item, Highest: highest, BidCount: 1}, schemas.ReasonCurrencyMismatch, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := specGateway(t, specDeps{states: map[string]*auction.State{"item-1": tt.state}, live: []live.Update{rejected(tt.reason)}})
+			w := e.do(t, specRequest{method: http.MethodPost, path: "/v1/items/item-1/bids", body: `{"amount":500}`,
+				auth: "Bearer " + e.token(t), prefer: "wait=5"})
+			var p gateway.Problem
+			if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || w.Code != http.StatusConflict {
+				t.Fatalf("answer %d %s (%v), want a 409 problem", w.Code, w.Body, err)
+			}
+			if !reflect.DeepEqual(p.MinimumNext, tt.want) {
+				t.Errorf("minimumNext %+v, want %+v", p.MinimumNext, tt.want)
+			}
+		})
+	}
 }

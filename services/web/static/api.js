@@ -13,6 +13,8 @@ export class Problem extends Error {
     this.type = body.type || '';
     this.errors = Array.isArray(body.errors) ? body.errors : [];
     this.retryAfter = 0;
+    // minimumNext is the least the next bid may offer, on a bid refused as too low.
+    this.minimumNext = body.minimumNext || null;
   }
 
   // kind is the last segment of the problem type (".../problems/bid-rejected").

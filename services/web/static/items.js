@@ -304,6 +304,8 @@ export async function itemView(view, id) {
       const code = p.errors.find((e) => e.code)?.code;
       if (p.status === 409 && p.kind === 'bid-rejected') {
         say('rejected', `Rejected: ${p.detail || reasons}${code ? ` (${code})` : ''}.`, minor);
+        // Offer the least the server says the next bid may be.
+        if (p.minimumNext?.currency === it.currency) amount.value = suggested = toMajor(p.minimumNext.amount, it.currency);
       } else if (p.status === 422) {
         say('refused', `Refused: ${reasons || p.detail}${code ? ` (${code})` : ''}.`, minor);
       } else if (p.status === 401) {
