@@ -29,6 +29,7 @@ const (
 	analyticsTable     = "AUCTION_ANALYTICS_TABLE"
 	lineageTable       = "AUCTION_LINEAGE_TABLE"
 	idempotencyTable   = "AUCTION_IDEMPOTENCY_TABLE"
+	bidHistoryTable    = "AUCTION_BID_HISTORY_TABLE"
 )
 
 // adapters is the file declaring each table's DynamoAPI (serving) and
@@ -39,10 +40,11 @@ var adapters = map[string]string{
 	analyticsTable:     "functions/analytics/dynamo.go",
 	lineageTable:       "functions/lineage/dynamo.go",
 	idempotencyTable:   "internal/idempotency/dynamo.go",
+	bidHistoryTable:    "functions/bidhistory/dynamo.go",
 }
 
 // ensureTable is what every process calls at start: cmd/auction/stores.go
-// (openStores) runs EnsureTable on all five tables whatever the targets,
+// (openStores) runs EnsureTable on all six tables whatever the targets,
 // and EnsureTable describes first, creating only a missing table. So every
 // component needs DescribeTable on every table, and CreateTable only where
 // tables are not made beforehand (init.json, or infrastructure code).
@@ -68,6 +70,8 @@ var policies = map[string]map[string][]string{
 		analyticsTable: append([]string{"dynamodb:Query"}, ensureTable...),
 		// GET /v1/items/{id}/lineage: lineage.Dynamo.Chain = Query.
 		lineageTable: append([]string{"dynamodb:Query"}, ensureTable...),
+		// GET /v1/items/{id}/bids: bidhistory.Dynamo.Page = Query.
+		bidHistoryTable: append([]string{"dynamodb:Query"}, ensureTable...),
 		// Every write with an Idempotency-Key: idempotency.Dynamo.Claim =
 		// PutItem (conditional) and GetItem (the record it lost to);
 		// Complete = PutItem; Release = DeleteItem.
@@ -84,6 +88,7 @@ var policies = map[string]map[string][]string{
 		analyticsTable:   ensureTable,
 		lineageTable:     ensureTable,
 		idempotencyTable: ensureIdempotency,
+		bidHistoryTable:  ensureTable,
 	},
 	"analytics.json": {
 		// analytics.Dynamo.Apply: claim = PutItem (conditional) and GetItem
@@ -94,18 +99,22 @@ var policies = map[string]map[string][]string{
 		notificationsTable: ensureTable,
 		lineageTable:       ensureTable,
 		idempotencyTable:   ensureIdempotency,
+		bidHistoryTable:    ensureTable,
 	},
 	"lineage.json": {
 		// lineage.Dynamo.Record = PutItem (conditional). Chain (Query) is
 		// the gateway's.
-		lineageTable:       append([]string{"dynamodb:PutItem"}, ensureTable...),
+		lineageTable: append([]string{"dynamodb:PutItem"}, ensureTable...),
+		// The bid history runs with lineage: bidhistory.Dynamo.Record =
+		// PutItem (conditional). Page (Query) is the gateway's.
+		bidHistoryTable:    append([]string{"dynamodb:PutItem"}, ensureTable...),
 		usersTable:         ensureTable,
 		notificationsTable: ensureTable,
 		analyticsTable:     ensureTable,
 		idempotencyTable:   ensureIdempotency,
 	},
 	// The processor and the closer use no table, but with AUCTION_STORE=dynamodb
-	// they open (describe) all five at start. With AUCTION_STORE=memory they
+	// they open (describe) all six at start. With AUCTION_STORE=memory they
 	// need no DynamoDB access at all.
 	"describe-tables.json": {
 		usersTable:         ensureTable,
@@ -113,15 +122,17 @@ var policies = map[string]map[string][]string{
 		analyticsTable:     ensureTable,
 		lineageTable:       ensureTable,
 		idempotencyTable:   ensureIdempotency,
+		bidHistoryTable:    ensureTable,
 	},
 	// `auction init` (the compose `init` service, a deploy job): EnsureTable
-	// on all five, which creates the missing ones.
+	// on all six, which creates the missing ones.
 	"init.json": {
 		usersTable:         {"dynamodb:DescribeTable", "dynamodb:CreateTable"},
 		notificationsTable: {"dynamodb:DescribeTable", "dynamodb:CreateTable"},
 		analyticsTable:     {"dynamodb:DescribeTable", "dynamodb:CreateTable"},
 		lineageTable:       {"dynamodb:DescribeTable", "dynamodb:CreateTable"},
 		idempotencyTable:   {"dynamodb:DescribeTable", "dynamodb:CreateTable", "dynamodb:DescribeTimeToLive", "dynamodb:UpdateTimeToLive"},
+		bidHistoryTable:    {"dynamodb:DescribeTable", "dynamodb:CreateTable"},
 	},
 }
 

@@ -133,6 +133,18 @@ func TestBrowser(t *testing.T) {
 		document.querySelector('#result-text')?.textContent.startsWith('You won')`, 60*time.Second)
 	a.until(t, "the auction closed on Dan's page", `document.querySelector('#item-status').dataset.status === 'closed'`, 0)
 
+	// Opened again, the page shows the bids decided before it opened (the
+	// bid history read model), each once and named.
+	a.open(t, "/notifications")
+	a.open(t, "/items/"+item)
+	a.until(t, "the bid history on a reopened page", `(() => {
+		const h = [...document.querySelectorAll('#feed li[data-history]')];
+		const amounts = h.map(li => li.querySelector('[data-amount]')?.dataset.amount);
+		return amounts.join(',') === '15000,12050,12000,10000' &&
+			h[0].dataset.event === 'bid-accepted' && h[1].dataset.event === 'bid-rejected' &&
+			h[0].querySelector('.who')?.textContent === 'Bob Baker' && h[2].querySelector('.who')?.textContent === 'Dan Dale (you)';
+	})()`, 0)
+
 	// The winner's notification, out of band, in the page.
 	c.open(t, "/notifications")
 	c.until(t, "Bob's notification that he won", `[...document.querySelectorAll('#notifications li[data-kind="won"]')].some(li => li.textContent.includes('Brass telescope'))`, 0)

@@ -48,6 +48,7 @@ type config struct {
 	AnalyticsTable     string
 	LineageTable       string
 	IdempotencyTable   string
+	BidHistoryTable    string
 	SMTPAddr           string
 	SMTPFrom           string
 	SMTPUser           string
@@ -158,6 +159,7 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 	str(&c.NotificationsTable, "notifications-table", "AUCTION_NOTIFICATIONS_TABLE", "auction-notifications", "DynamoDB table of the notification outbox and inboxes")
 	str(&c.AnalyticsTable, "analytics-table", "AUCTION_ANALYTICS_TABLE", "auction-analytics", "DynamoDB table of auction facts and aggregates")
 	str(&c.LineageTable, "lineage-table", "AUCTION_LINEAGE_TABLE", "auction-lineage", "DynamoDB table of every auction's events (lineage)")
+	str(&c.BidHistoryTable, "bid-history-table", "AUCTION_BID_HISTORY_TABLE", "auction-bid-history", "DynamoDB table of every item's decided bids (bid history)")
 	str(&c.IdempotencyTable, "idempotency-table", "AUCTION_IDEMPOTENCY_TABLE", "auction-idempotency", "DynamoDB table of the gateways' Idempotency-Keys and their answers")
 	str(&c.SMTPAddr, "smtp-addr", "AUCTION_SMTP_ADDR", "", "SMTP server (host:port) that notification emails go to; empty: inbox only, emails are logged")
 	str(&c.SMTPFrom, "smtp-from", "AUCTION_SMTP_FROM", "auctions@auction.local", "sender address of notification emails")

@@ -77,7 +77,7 @@ func (p *platform) startGateway() error {
 	gw := gateway.New(gateway.Deps{
 		Web:    web.Handler(),
 		Tokens: tokens, Users: dir, Profiles: profiles, PlaceItem: placeItem, PlaceBid: placeBid, PlaceBids: placeBids,
-		Inbox: st.outbox, Analytics: st.analytics, Lineage: st.lineage, Idempotency: st.idem,
+		Inbox: st.outbox, Analytics: st.analytics, Lineage: st.lineage, BidHistory: st.bids, Idempotency: st.idem,
 		Auctions: view, Bids: bids, Live: hub, Metrics: m, Log: log, RateLimit: gateway.RateLimit{Rate: cfg.RateLimit, Burst: cfg.RateBurst},
 		CORSOrigins: splitList(cfg.CORSOrigins),
 		Ready: []gateway.Check{

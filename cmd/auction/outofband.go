@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/auctionflow/auction/functions/analytics"
+	"github.com/auctionflow/auction/functions/bidhistory"
 	"github.com/auctionflow/auction/functions/lineage"
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/functions/trigger"
@@ -42,16 +43,26 @@ func (p *platform) startAnalytics() error {
 	return p.startTrigger("auction-analytics", "analytics", []string{schemas.TopicItemComplete}, h, producer, log)
 }
 
-// startLineage runs the lineage function: every event of the flow, indexed
-// by its item with its origin, cause and trace (GET /v1/items/{id}/lineage).
+// startLineage runs the functions that index the flow by item: lineage,
+// every event with its origin, cause and trace (GET /v1/items/{id}/lineage),
+// and the bid history, every verdict (GET /v1/items/{id}/bids). Each is a
+// read model of its own, in a consumer group of its own.
 func (p *platform) startLineage() error {
 	log := p.log.With("function", "lineage")
 	producer, err := kafkaio.NewProducer(withClient(p.kcfg, "auction-lineage"), log)
 	if err != nil {
 		return err
 	}
-	return p.startTrigger("auction-lineage", "lineage", lineage.Topics(),
-		lineage.Handler(p.st.lineage, log), producer, log)
+	if err := p.startTrigger("auction-lineage", "lineage", lineage.Topics(),
+		lineage.Handler(p.st.lineage, log), producer, log); err != nil {
+		return err
+	}
+	log = p.log.With("function", "bidhistory")
+	if producer, err = kafkaio.NewProducer(withClient(p.kcfg, "auction-bid-history"), log); err != nil {
+		return err
+	}
+	return p.startTrigger("auction-bid-history", "bidhistory", bidhistory.Topics(),
+		bidhistory.Handler(p.st.bids), producer, log)
 }
 
 // startTrigger binds h to topics in group and closes the producer (dead

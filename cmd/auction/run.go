@@ -30,7 +30,7 @@ const (
 	targetCloser    = "closer"    // emits close-due when auctions end
 	targetNotify    = "notify"    // out of band: notifies winner, losers and seller
 	targetAnalytics = "analytics" // out of band: aggregates completed auctions
-	targetLineage   = "lineage"   // out of band: indexes every event by its auction
+	targetLineage   = "lineage"   // out of band: indexes every event and every verdict by its auction (lineage, bid history)
 )
 
 func targetNames() []string {

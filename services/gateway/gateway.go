@@ -70,6 +70,8 @@ type Deps struct {
 	Analytics Analytics
 	// Lineage, if set, answers GET /v1/items/{itemId}/lineage.
 	Lineage Lineage
+	// BidHistory, if set, answers GET /v1/items/{itemId}/bids.
+	BidHistory BidHistory
 	// Live, when set, enables Prefer: wait on bids and the SSE stream.
 	Live      Live
 	Ready     []Check
@@ -163,6 +165,7 @@ func (g *Gateway) Routes() http.Handler {
 		r.Get("/analytics/categories/{category}/bidders", g.bidders)
 		r.Get("/items/{itemId}/events", g.itemEvents)
 		r.Get("/items/{itemId}/lineage", g.itemLineage)
+		r.Get("/items/{itemId}/bids", g.itemBids)
 		r.Group(func(r chi.Router) {
 			r.Use(g.Tokens.Require(g.unauthorized), g.limitPerUser)
 			r.Post("/items", g.placeItem)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -194,21 +193,7 @@ func (g *Gateway) listItems(w http.ResponseWriter, r *http.Request) {
 		errs = append(errs, schemas.FieldError{Field: "category", Code: "pattern",
 			Message: fmt.Sprintf("category must be 1 to %d lowercase letters, digits or '-'", schemas.MaxCategoryLength)})
 	}
-	after := ""
-	if c := q.Get("cursor"); c != "" {
-		var ok bool
-		if after, ok = decodeCursor(c); !ok {
-			errs = append(errs, schemas.FieldError{Field: "cursor", Code: "format", Message: "cursor must be a nextCursor this API gave"})
-		}
-	}
-	limit := defaultPageSize
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > maxPageSize {
-			errs = append(errs, schemas.FieldError{Field: "limit", Code: "range", Message: fmt.Sprintf("limit must be 1 to %d", maxPageSize)})
-		}
-		limit = n
-	}
+	after, limit, errs := pageQuery(q, errs)
 	if len(errs) > 0 {
 		writeProblem(w, r, http.StatusBadRequest, "bad-query", "the query is invalid", errs...)
 		return

@@ -27,6 +27,7 @@ import (
 
 	"github.com/auctionflow/auction/functions/analytics"
 	"github.com/auctionflow/auction/functions/analytics/analyticstest"
+	"github.com/auctionflow/auction/functions/bidhistory"
 	"github.com/auctionflow/auction/functions/faas"
 	"github.com/auctionflow/auction/functions/lineage"
 	"github.com/auctionflow/auction/functions/notify"
@@ -664,6 +665,13 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 		"item-51": {Status: auction.StatusOpen, Item: item("item-51", "lamps")},
 		"item-52": {Status: auction.StatusAwaitingItem},
 	}
+	history := []bidhistory.Entry{
+		{BidID: "bid-1", ItemID: "item-42", BidderID: "u-bob", Amount: price, Status: schemas.StatusAccepted,
+			PlacedAt: endsAt.Add(-2 * time.Minute), DecidedAt: endsAt.Add(-2 * time.Minute), BidCount: 1},
+		{BidID: "bid-2", ItemID: "item-42", BidderID: sellerID, Amount: schemas.Money{Amount: 2501, Currency: "EUR"},
+			Status: schemas.StatusRejected, Reason: schemas.ReasonBelowIncrement, Detail: "the highest bid is €25.00; bid at least €25.10",
+			PlacedAt: endsAt.Add(-time.Minute), DecidedAt: endsAt.Add(-time.Minute)},
+	}
 	bidStatuses := map[string]*schemas.BidStatus{
 		"bid-1": {BidID: "bid-1", ItemID: "item-42", BidderID: "u-bob", Amount: price, Status: schemas.StatusAccepted, UpdatedAt: endsAt},
 		"bid-2": {BidID: "bid-2", ItemID: "item-42", BidderID: "u-eve", Amount: schemas.Money{Amount: 1001, Currency: "EUR"},
@@ -770,6 +778,16 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 		{name: "closed item", route: "GET /v1/items/{itemId}", rq: specRequest{path: "/v1/items/item-42"}, status: 200},
 		{name: "open item", route: "GET /v1/items/{itemId}", rq: specRequest{path: "/v1/items/item-50"}, status: 200},
 		{name: "unknown item", route: "GET /v1/items/{itemId}", rq: specRequest{path: "/v1/items/nope"}, status: 404},
+		{name: "bid history", route: "GET /v1/items/{itemId}/bids", deps: specDeps{history: history},
+			rq: specRequest{path: "/v1/items/item-42/bids"}, status: 200},
+		{name: "bid history, a page and the next", route: "GET /v1/items/{itemId}/bids", deps: specDeps{history: history},
+			rq: specRequest{path: "/v1/items/item-42/bids?limit=1&cursor=" + encodedCursor(history[1].Key())}, status: 200},
+		{name: "bid history, unknown item", route: "GET /v1/items/{itemId}/bids", deps: specDeps{history: history},
+			rq: specRequest{path: "/v1/items/nope/bids"}, status: 404},
+		{name: "bid history, bad query", route: "GET /v1/items/{itemId}/bids", deps: specDeps{history: history},
+			rq: specRequest{path: "/v1/items/item-42/bids?limit=500&cursor=x"}, status: 400},
+		{name: "bid history, none kept", route: "GET /v1/items/{itemId}/bids",
+			rq: specRequest{path: "/v1/items/item-42/bids"}, status: 503},
 		{name: "a profile", route: "GET /v1/users/{userId}", rq: specRequest{path: "/v1/users/" + sellerID}, status: 200},
 		{name: "an unknown user", route: "GET /v1/users/{userId}", rq: specRequest{path: "/v1/users/u-nobody"}, status: 404},
 		{name: "accepted bid", route: "GET /v1/bids/{bidId}", deps: specDeps{bids: bidStatuses},
@@ -960,6 +978,7 @@ type specDeps struct {
 	analytics gateway.Analytics                // nil: a fake over summaries and bidders
 	storeErr  error                            // what the inbox, analytics and lineage stores answer instead
 	lineage   []lineage.Entry                  // every item's events
+	history   []bidhistory.Entry               // every item's decided bids; nil: no bid history
 	// idempotency is the record of Idempotency-Keys; nil: the gateway's own.
 	idempotency idempotency.Store
 	// tokenKey signs the tokens; nil: a new one. Gateways that share a
@@ -1088,6 +1107,13 @@ func specGateway(t *testing.T, d specDeps) *specEnv {
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 
 		Idempotency: d.idempotency,
+	}
+	if d.history != nil {
+		h := bidhistory.NewMemory()
+		if err := h.Record(context.Background(), d.history); err != nil {
+			t.Fatal(err)
+		}
+		deps.BidHistory = h
 	}
 	if d.live != nil {
 		deps.Live = specLive(d.live)
@@ -1272,4 +1298,9 @@ func (s *specCompiler) validateEvents(t *testing.T, op specOp, ptr string, media
 	if n == 0 {
 		t.Errorf("%s: no events in %q", op.key(), body)
 	}
+}
+
+// encodedCursor is a cursor as the API gives it for key.
+func encodedCursor(key string) string {
+	return "c1." + base64.RawURLEncoding.EncodeToString([]byte(key))
 }

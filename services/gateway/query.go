@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/auctionflow/auction/schemas"
@@ -56,4 +58,24 @@ func decodeCursor(c string) (key string, ok bool) {
 		return "", false
 	}
 	return string(b), true
+}
+
+// pageQuery reads a page's cursor (the key it continues after, "" for the
+// first page) and limit from q, adding what is wrong to errs.
+func pageQuery(q url.Values, errs []schemas.FieldError) (after string, limit int, _ []schemas.FieldError) {
+	if c := q.Get("cursor"); c != "" {
+		var ok bool
+		if after, ok = decodeCursor(c); !ok {
+			errs = append(errs, schemas.FieldError{Field: "cursor", Code: "format", Message: "cursor must be a nextCursor this API gave"})
+		}
+	}
+	limit = defaultPageSize
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > maxPageSize {
+			errs = append(errs, schemas.FieldError{Field: "limit", Code: "range", Message: fmt.Sprintf("limit must be 1 to %d", maxPageSize)})
+		}
+		limit = n
+	}
+	return after, limit, errs
 }

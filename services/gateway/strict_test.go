@@ -22,7 +22,8 @@ func TestMethodNotAllowedSaysWhatIs(t *testing.T) {
 	for path, want := range map[string]string{
 		"/v1/items":             "GET, HEAD, POST",
 		"/v1/items/item-1":      "GET, HEAD",
-		"/v1/items/item-1/bids": "POST",
+		"/v1/items/item-1/bids": "GET, HEAD, POST",
+		"/v1/bids":              "POST",
 		"/healthz":              "GET, HEAD",
 	} {
 		w := e.do(t, request{method: http.MethodDelete, path: path})

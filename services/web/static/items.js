@@ -388,6 +388,41 @@ export async function itemView(view, id) {
     while (feed.children.length > 100) feed.lastElementChild.remove();
   }
 
+  // Each decision is shown once, whether the bid history or the live feed
+  // told it first.
+  const shown = new Set();
+
+  // decision is a verdict's line: kind is bid-accepted or bid-rejected, d a
+  // bid of the history (or a live verdict in the same shape).
+  function decision(kind, d) {
+    const head = [h('time', { datetime: d.decidedAt }, clock(d.decidedAt)), ' ',
+      h('strong', { 'data-amount': d.amount }, money(d.amount, d.currency)), ' by ', person(d.bidderId, d.bidderName)];
+    return kind === 'bid-accepted'
+      ? [...head, ` — accepted, bid number ${d.bidCount}.`]
+      : [...head, ` — rejected: ${d.detail || d.reason} `, h('span', { class: 'code' }, `(${d.reason})`)];
+  }
+  const live = (b) => ({ ...b, amount: b.amount.amount, currency: b.amount.currency });
+
+  // The bids decided before the page opened, newest first, below the live ones.
+  async function loadHistory() {
+    try {
+      const { data } = await api(`/v1/items/${enc(it.itemId)}/bids?limit=20`, { signal: view.signal });
+      const earlier = data.bids.filter((b) => !shown.has(b.bidId));
+      if (earlier.length) feed.append(h('li', { class: 'earlier-head' }, 'Decided before you opened the page:'));
+      for (const b of earlier) {
+        shown.add(b.bidId);
+        const kind = b.status === 'accepted' ? 'bid-accepted' : 'bid-rejected';
+        feed.append(h('li', { 'data-event': kind, 'data-history': '', class: `${kind} earlier` }, ...decision(kind, b)));
+      }
+      if (data.nextCursor) {
+        feed.append(h('li', { class: 'earlier' }, 'Older bids are in ', h('a', { href: `#/items/${enc(it.itemId)}/lineage` }, 'its lineage'), '.'));
+      }
+    } catch (err) {
+      if (err.name === 'AbortError') return;
+      feed.append(h('li', { class: 'earlier', id: 'history-missing' }, `The bids decided before you came are not available (${err.message}).`));
+    }
+  }
+
   // Reread the item a moment after a change, for what events do not carry
   // (whether the reserve is met).
   let refetch = 0;
@@ -412,6 +447,7 @@ export async function itemView(view, id) {
   entry('start', h('time', { datetime: new Date().toISOString() }, clock(new Date())),
     it.status === 'closed' ? ' This auction had closed when you opened it; its events are in its lineage.' : ' Following this auction live.');
   view.every(1000, tick);
+  loadHistory();
 
   const stop = follow(it.itemId, {
     item(fresh) {
@@ -423,14 +459,13 @@ export async function itemView(view, id) {
       it = { ...it, highestBid: { amount: b.amount.amount, bidderId: b.bidderId, at: b.decidedAt }, bidCount: b.bidCount };
       renderState();
       pulse(priceEl);
-      entry('bid-accepted', h('time', { datetime: b.decidedAt }, clock(b.decidedAt)), ' ',
-        h('strong', { 'data-amount': b.amount.amount }, money(b.amount.amount, b.amount.currency)), ' by ', person(b.bidderId), ` — accepted, bid number ${b.bidCount}.`);
+      if (!shown.has(b.bidId)) entry('bid-accepted', ...decision('bid-accepted', live(b)));
+      shown.add(b.bidId);
       refreshSoon();
     },
     rejected(b) {
-      entry('bid-rejected', h('time', { datetime: b.decidedAt }, clock(b.decidedAt)), ' ',
-        h('strong', { 'data-amount': b.amount.amount }, money(b.amount.amount, b.amount.currency)), ' by ', person(b.bidderId), ` — rejected: ${b.detail || b.reason} `,
-        h('span', { class: 'code' }, `(${b.reason})`));
+      if (!shown.has(b.bidId)) entry('bid-rejected', ...decision('bid-rejected', live(b)));
+      shown.add(b.bidId);
     },
     completed(c) {
       it = { ...it, status: 'closed', result: { sold: c.sold, winnerId: c.winnerId, price: c.price?.amount, bidders: c.bidders }, bidCount: c.bidCount, reserveMet: c.reserveMet };
