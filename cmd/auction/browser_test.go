@@ -71,6 +71,8 @@ func TestBrowser(t *testing.T) {
 	a.do(t, "sign out", chromedp.Click(chromedp.ID("signout")))
 	a.until(t, "signed out", `!document.querySelector('#me') && !!document.querySelector('#signin-to-bid')`, 0)
 	a.open(t, "/signin?next="+"/items/"+item)
+	a.until(t, "the sign-in page, signed out, with nothing stray on it", `!!document.querySelector('#register-name') &&
+		!/\bnull\b|undefined/.test(document.querySelector('main').innerText)`, 0)
 	a.do(t, "register Dan",
 		chromedp.SendKeys(chromedp.ID("register-name"), "Dan Dale", chromedp.NodeVisible),
 		chromedp.SendKeys(chromedp.ID("register-email"), "dan@example.com"),
@@ -97,6 +99,13 @@ func TestBrowser(t *testing.T) {
 		li.querySelector('[data-amount="12000"]') && li.querySelector('.who')?.textContent === 'Dan Dale')`, 0)
 	c.until(t, "the seller and the highest bidder named", `document.querySelector('.meta .who')?.textContent === 'Alice Archer' &&
 		document.querySelector('#price-note')?.textContent.startsWith('by Dan Dale')`, 0)
+
+	// A mistyped item link says so, without waiting for an item this page
+	// did not place.
+	c.open(t, "/items/no-such-item")
+	c.until(t, "no such item", `document.querySelector('h1')?.textContent === 'No such item' && !document.querySelector('#item-loading')`, 0)
+	c.open(t, "/items/"+item)
+	c.until(t, "back on the item", `document.querySelector('#price')?.dataset.amount === '12000'`, 0)
 
 	// Too small a raise: the processor rejects it, and the page says why.
 	c.bid(t, "120.50", 12050, "rejected")

@@ -1,7 +1,7 @@
 // Views of the caller's account: sign in and register, place an item, and
 // the notifications inbox (with the unread count in the header).
 
-import { api, session } from './api.js';
+import { api, justPlaced, newKey, session } from './api.js';
 import { clearErrors, field, h, problemBox } from './dom.js';
 import { toMinor, when } from './format.js';
 import { go } from './nav.js';
@@ -74,7 +74,7 @@ export function signinView(view) {
   const reg = registerForm(view);
   view.main.append(
     h('h1', { tabindex: -1 }, 'Sign in'),
-    s ? h('p', { class: 'notice' }, `You are signed in as ${s.email || s.userId}. Signing in again switches user.`) : null,
+    s ? h('p', { class: 'notice' }, `You are signed in as ${s.email || s.userId}. Signing in again switches user.`) : '',
     h('div', { class: 'columns' },
       h('section', { class: 'card', 'aria-labelledby': 'signin-h' }, h('h2', { id: 'signin-h' }, 'With your account'), msg, form),
       demo),
@@ -149,6 +149,7 @@ export function sellView(view) {
     '/title': title.id, '/description': description.id, '/category': category.id, '/currency': currency.id,
     '/startingPrice': starting.id, '/reservePrice': reserve.id, '/durationSeconds': duration.id, '/endsAt': duration.id,
   };
+  let retry = null; // {sent, key}: an item whose answer was lost, to send again under the same key
   const form = h('form', {
     id: 'sell-form',
     async onsubmit(ev) {
@@ -172,10 +173,16 @@ export function sellView(view) {
         return;
       }
       submitBtn.disabled = true;
+      // The same item sent again after a lost answer keeps its key: placed once.
+      const sent = JSON.stringify(body);
+      const key = retry?.sent === sent ? retry.key : newKey();
+      retry = null;
       try {
-        const { data } = await api('/v1/items', { method: 'POST', auth: true, body, signal: view.signal });
+        const { data } = await api('/v1/items', { method: 'POST', auth: true, body, signal: view.signal, headers: { 'Idempotency-Key': key } });
+        justPlaced.add(data.itemId);
         go(`/items/${encodeURIComponent(data.itemId)}`, `Your item is placed and open for bids until ${when(data.endsAt)}.`);
       } catch (err) {
+        if (err.status === 0 || err.status === 503 || err.status === 409) retry = { sent, key };
         if (err.name !== 'AbortError') problemBox(msg, err, form, fields);
       } finally {
         submitBtn.disabled = false;

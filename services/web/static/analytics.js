@@ -26,7 +26,7 @@ export async function analyticsView(view) {
   const toInput = h('input', { id: 'analytics-to', name: 'to', type: 'date', value: to });
   const known = h('datalist', { id: 'known-categories' });
   const msg = h('div', { role: 'alert', hidden: true });
-  const out = h('div', { id: 'analytics', 'aria-live': 'polite' });
+  const out = h('div', { id: 'analytics', 'aria-live': 'polite' }, h('p', { class: 'hint', id: 'analytics-loading' }, 'Loading…'));
   const form = h('form', {
     class: 'filters', 'aria-label': 'Scope of the analytics',
     onsubmit(ev) {
@@ -67,7 +67,9 @@ export async function analyticsView(view) {
     try {
       ({ data: s } = await api(scope + period(from, to), { signal: view.signal }));
     } catch (err) {
-      if (err.name !== 'AbortError') problemBox(msg, err);
+      if (err.name === 'AbortError') return;
+      out.replaceChildren();
+      problemBox(msg, err);
       return;
     }
     const stat = (name, label, value) => h('div', { class: 'stat' }, h('dt', {}, label), h('dd', { 'data-stat': name }, value));

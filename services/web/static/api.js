@@ -123,6 +123,10 @@ export function nameOf(id) {
   return asked.get(id);
 }
 
+// justPlaced holds the items this page placed: until the processor has
+// stored one, reading it is 404, which for any other id means no such item.
+export const justPlaced = new Set();
+
 // newKey is an Idempotency-Key: a retry of the same submission carries it,
 // so the bid is placed once. crypto.randomUUID needs a secure context, which
 // a plain-HTTP address other than localhost is not.

@@ -1,7 +1,7 @@
 // The auctions: the list with live prices, and an item's page with its bid
 // form and live feed of the processor's decisions.
 
-import { MAX_STREAMS, api, follow, knownName, nameOf, newKey, Problem, rememberName, session } from './api.js';
+import { MAX_STREAMS, api, follow, justPlaced, knownName, nameOf, newKey, Problem, rememberName, session } from './api.js';
 import { h, problemBox } from './dom.js';
 import { clock, left, money, toMajor, toMinor, when } from './format.js';
 import { refreshUnread } from './account.js';
@@ -185,13 +185,16 @@ export async function listView(view) {
 
 // loadItem reads an item, waiting a little for one that was just placed: the
 // gateway answers 404 until the processor has stored it.
+// loadItem reads the item. One this page just placed may take a moment to
+// reach the processor's view: it is waited for, up to 10 s; any other 404
+// is no such item at once.
 async function loadItem(view, id, note) {
-  const deadline = Date.now() + 10000;
+  const deadline = Date.now() + (justPlaced.has(id) ? 10000 : 0);
   for (;;) {
     try {
       return (await api(`/v1/items/${enc(id)}`, { signal: view.signal })).data;
     } catch (err) {
-      if (!(err instanceof Problem) || err.status !== 404 || Date.now() > deadline) throw err;
+      if (!(err instanceof Problem) || err.status !== 404 || Date.now() >= deadline) throw err;
       note.hidden = false;
       await new Promise((r) => setTimeout(r, 300));
     }
@@ -200,7 +203,8 @@ async function loadItem(view, id, note) {
 
 export async function itemView(view, id) {
   const note = h('p', { class: 'notice', role: 'status', hidden: true }, 'This item was just placed: waiting for the auction processor to store it…');
-  view.main.append(note);
+  const loading = h('p', { class: 'hint', id: 'item-loading', role: 'status' }, 'Loading the item…');
+  view.main.append(loading, note);
   let it;
   try {
     it = await loadItem(view, id, note);
@@ -211,6 +215,8 @@ export async function itemView(view, id) {
       return;
     }
     throw err;
+  } finally {
+    loading.remove();
   }
   note.remove();
   if (view.signal.aborted) return;
