@@ -44,7 +44,11 @@ func TestReadmeWalkthrough(t *testing.T) {
 		}
 		for _, want := range []string{
 			`"title":"Vintage camera"`, `"status":"accepted"`, "below_minimum_increment", `"code":"length"`,
-			"event: item-completed", `"winnerId": "u-bob"`, `"price": 6000`,
+			"event: item-completed", `"winnerId": "u-bob"`, `"price": 6000`, `"winnerName": "Bob Baker"`,
+			`"minimumNext":{"amount":5550,"currency":"EUR"}`,
+			// The history, newest first: Bob's 6000, Bob's refused 5510, Dan's 5500.
+			"Bob Baker\t6000\taccepted\t\nBob Baker\t5510\trejected\tbelow_minimum_increment\nDan Dale\t5500\taccepted\t\n",
+			`{"id":"u-bob","name":"Bob Baker"}`,
 		} {
 			if !strings.Contains(string(out), want) {
 				t.Fatalf("walkthrough run %d output lacks %q:\n%s", run, want, out)
