@@ -3,8 +3,10 @@ package idempotency_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -112,7 +114,20 @@ func runContract(t *testing.T, open newStore) {
 		t.Parallel()
 		s, _ := fresh(t)
 		empty := idempotency.Answer{Status: http.StatusNoContent, Header: map[string][]string{}}
-		for key, a := range map[string]idempotency.Answer{"full": answer, "empty": empty} {
+		// A large batch's answer: 1,000 results under the longest item ids,
+		// two reasons each; larger as JSON than a DynamoDB item may be.
+		var batch bytes.Buffer
+		batch.WriteString(`{"results":[`)
+		reason := `{"pointer":"/bids/%d/itemId","field":"/bids/%d/itemId","code":"too_late","message":"the auction ended at 2030-05-06T07:08:09Z; bids placed from then on do not count"}`
+		for i := range 1000 {
+			fmt.Fprintf(&batch, `{"itemId":"%s%012d","status":"rejected","errors":[`+reason+`,`+reason+`]},`, strings.Repeat("i", 116), i, i, i, i, i)
+		}
+		batch.WriteString(`{}]}`)
+		if batch.Len() <= 400<<10 {
+			t.Fatalf("the batch answer is %d bytes, want more than DynamoDB's 400 KB item limit", batch.Len())
+		}
+		large := idempotency.Answer{Status: http.StatusAccepted, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: batch.Bytes()}
+		for key, a := range map[string]idempotency.Answer{"full": answer, "empty": empty, "a batch's": large} {
 			mustClaim(t, s, key, fpA)
 			if err := s.Complete(ctx, key, fpA, a); err != nil {
 				t.Fatalf("Complete: %v", err)

@@ -2,10 +2,12 @@ package idempotency
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -41,7 +43,13 @@ const (
 	statusAttr  = "status"    // the answer's status; absent on a claim
 	headerAttr  = "header"    // the answer's header as JSON
 	bodyAttr    = "body"      // the answer's body (binary); absent when empty
+	gzipAttr    = "gzip"      // true when body is gzipped
 )
+
+// gzipFrom is the body size from which an answer is stored gzipped: a
+// batch's answer (1,000 results) can pass DynamoDB's 400 KB item limit as
+// JSON, and is a tenth of it compressed.
+const gzipFrom = 16 << 10
 
 // claimAttempts bounds Claim's rounds when the record it lost to vanishes
 // (released, or expired) before it can be read.
@@ -159,7 +167,15 @@ func (d *Dynamo) Complete(ctx context.Context, key string, fp []byte, a Answer) 
 	item := d.item(key, fp, d.now().Add(d.limits.TTL))
 	item[statusAttr] = &types.AttributeValueMemberN{Value: strconv.Itoa(a.Status)}
 	item[headerAttr] = dynamotable.S(string(header))
-	if len(a.Body) > 0 {
+	switch {
+	case len(a.Body) >= gzipFrom:
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write(a.Body) // a bytes.Buffer does not fail
+		_ = zw.Close()
+		item[bodyAttr] = &types.AttributeValueMemberB{Value: buf.Bytes()}
+		item[gzipAttr] = &types.AttributeValueMemberBOOL{Value: true}
+	case len(a.Body) > 0:
 		item[bodyAttr] = &types.AttributeValueMemberB{Value: a.Body}
 	}
 	_, err = d.api.PutItem(ctx, &dynamodb.PutItemInput{
@@ -232,6 +248,15 @@ func decode(item map[string]types.AttributeValue) (rec Record, until int64, err 
 	}
 	if b, ok := item[bodyAttr].(*types.AttributeValueMemberB); ok {
 		a.Body = b.Value
+	}
+	if z, ok := item[gzipAttr].(*types.AttributeValueMemberBOOL); ok && z.Value {
+		zr, err := gzip.NewReader(bytes.NewReader(a.Body))
+		if err != nil {
+			return Record{}, 0, fmt.Errorf("attribute %s: %w", bodyAttr, err)
+		}
+		if a.Body, err = io.ReadAll(zr); err != nil {
+			return Record{}, 0, fmt.Errorf("attribute %s: %w", bodyAttr, err)
+		}
 	}
 	rec.Answer = a
 	return rec, until, nil
