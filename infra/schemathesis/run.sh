@@ -42,5 +42,20 @@ export AUCTION_TOKEN
 [[ -n $AUCTION_TOKEN ]] || { echo "schemathesis: no token for the demo user" >&2; exit 1; }
 
 cd "$root/infra/schemathesis"
-"$dir/venv/bin/schemathesis" --config-file schemathesis.toml run "$base/v1/openapi.yaml" --url "$base" \
-	--checks all --exclude-checks ensure_resource_availability --max-time "${ST_MAX_TIME:-180}" --workers 2 --no-color "$@"
+st_run() {
+	"$dir/venv/bin/schemathesis" --config-file schemathesis.toml run "$base/v1/openapi.yaml" --url "$base" \
+		--checks all --exclude-checks ensure_resource_availability --max-time "${ST_MAX_TIME:-180}" --workers 2 --no-color "$@" |
+		tee "$dir/report.txt"
+}
+# A run that found no failure but stopped on an error of Schemathesis's own
+# (its summary lists Errors and no Failures: e.g. Hypothesis refusing a
+# test case as flaky while generating it) says nothing about the API; it is
+# run once more, with another seed, and that run's verdict stands.
+status=0
+st_run "$@" || status=$?
+if ((status != 0)) && grep -q '^Errors:' "$dir/report.txt" && ! grep -q '^Failures:' "$dir/report.txt"; then
+	echo "schemathesis: the run stopped on an error of its own and found no failure; running it once more" >&2
+	status=0
+	st_run "$@" || status=$?
+fi
+exit "$status"
