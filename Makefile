@@ -55,7 +55,7 @@ up-local: ## the compose topology as plain processes (Kafka from infra/kafka, dy
 # fail on a checkout that passed it.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-test-lambda: ## the functions under the AWS Lambda Runtime Interface Emulator (pinned in infra/lambda/rie), invoked with Kafka events (also part of make test)
+test-lambda: ## notify and analytics under the AWS Lambda Runtime Interface Emulator (pinned in infra/lambda/rie), invoked with Kafka events (also part of make test)
 	@test -d infra/dynalite/node_modules || npm ci --prefix infra/dynalite --no-audit --no-fund
 	$(GO) test -count=1 -v -run '^TestUnderTheLambdaRuntime$$' ./cmd/lambda/...
 

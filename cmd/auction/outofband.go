@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 
@@ -88,15 +87,5 @@ func (p *platform) startTrigger(group, name string, topics []string, h trigger.H
 // mailer sends notification emails over SMTP, or only logs them when no
 // server is configured (the inbox still gets every notification).
 func mailer(cfg config, log *slog.Logger) notify.Mailer {
-	if cfg.SMTPAddr == "" {
-		return logMailer{log}
-	}
-	return &notify.SMTPMailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPassword}
-}
-
-type logMailer struct{ log *slog.Logger }
-
-func (m logMailer) Send(ctx context.Context, to, subject, _, messageID string) error {
-	m.log.InfoContext(ctx, "email not sent (no AUCTION_SMTP_ADDR)", "to", to, "subject", subject, "message_id", messageID)
-	return nil
+	return notify.MailerFor(notify.SMTPMailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUser, Password: cfg.SMTPPassword}, log)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"mime"
 	"mime/quotedprintable"
 	"net"
@@ -198,4 +199,20 @@ func compose(from, to *mail.Address, subject, body, messageID string, date time.
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// MailerFor is smtp, or, when it names no server (Addr empty), a mailer
+// that only logs each email: the inbox still gets every notification.
+func MailerFor(smtp SMTPMailer, log *slog.Logger) Mailer {
+	if smtp.Addr == "" {
+		return logMailer{log}
+	}
+	return &smtp
+}
+
+type logMailer struct{ log *slog.Logger }
+
+func (m logMailer) Send(ctx context.Context, to, subject, _, messageID string) error {
+	m.log.InfoContext(ctx, "email not sent (no AUCTION_SMTP_ADDR)", "to", to, "subject", subject, "message_id", messageID)
+	return nil
 }

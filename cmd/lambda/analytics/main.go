@@ -1,0 +1,38 @@
+// Command analytics is the analytics function (functions/analytics) on AWS
+// Lambda: the Kafka event source mapping on auction.item-complete invokes
+// it with batches of completions, and it counts each auction once in the
+// aggregates, however often it is delivered, announcing each count on
+// auction.analytics, as the analytics target does under the project's own
+// Kafka trigger. Build it as the bootstrap of a provided.al2023 function:
+//
+//	CGO_ENABLED=1 go build -tags lambda.norpc -o bootstrap ./cmd/lambda/analytics
+//
+// Settings: AUCTION_KAFKA_BROKERS, AUCTION_DYNAMODB_ENDPOINT and _REGION,
+// AUCTION_ANALYTICS_TABLE.
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/auctionflow/auction/cmd/lambda/internal/kafkaevent"
+	"github.com/auctionflow/auction/cmd/lambda/internal/setup"
+	"github.com/auctionflow/auction/functions/analytics"
+	"github.com/auctionflow/auction/functions/trigger"
+	"github.com/auctionflow/auction/schemas"
+)
+
+func main() { setup.Main("analytics", newHandler) }
+
+// newHandler sets the function up from the settings in env.
+func newHandler(ctx context.Context, env setup.Env, log *slog.Logger) (func(context.Context, events.KafkaEvent) error, error) {
+	producer, client, err := setup.Clients(ctx, env, "auction-analytics-lambda", log)
+	if err != nil {
+		return nil, err
+	}
+	a := analytics.New(analytics.Deps{Store: analytics.NewDynamo(client, setup.Or(env, "AUCTION_ANALYTICS_TABLE", "auction-analytics")), Log: log})
+	fn := trigger.Function(schemas.TopicItemComplete, schemas.TypeItemCompleted, producer, a.OnCompleted)
+	return kafkaevent.Handler(fn, trigger.DeadLetterPolicy{Writer: producer, Consumer: "analytics", Log: log}, log), nil
+}

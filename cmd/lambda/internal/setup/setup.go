@@ -1,0 +1,97 @@
+// Package setup is what every function of cmd/lambda sets up in its init
+// phase, from the settings of `auction run` it shares: the Kafka producer
+// (outputs and dead letters), the DynamoDB client, table names with their
+// defaults, and the JSON Schemas compiled before the first invocation.
+package setup
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/auctionflow/auction/internal/dynamotable"
+	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/schemas"
+)
+
+// Env reads settings; os.Getenv in a function, a map in a test.
+type Env func(string) string
+
+// Log is the function's logger: JSON to stderr, which Lambda sends to
+// CloudWatch Logs.
+func Log(function string) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", function)
+}
+
+// Producer connects to AUCTION_KAFKA_BROKERS as clientID.
+func Producer(env Env, clientID string, log *slog.Logger) (*kafkaio.Producer, error) {
+	brokers := env("AUCTION_KAFKA_BROKERS")
+	if brokers == "" {
+		return nil, errors.New("AUCTION_KAFKA_BROKERS is not set")
+	}
+	return kafkaio.NewProducer(kafkaio.Config{Brokers: strings.Split(brokers, ","), ClientID: clientID,
+		DeliveryTimeout: 10 * time.Second}, log)
+}
+
+// Dynamo is the DynamoDB client of AUCTION_DYNAMODB_ENDPOINT and
+// AUCTION_DYNAMODB_REGION (neither: AWS itself, the function role's
+// credentials).
+func Dynamo(ctx context.Context, env Env) (*dynamodb.Client, error) {
+	return dynamotable.NewClient(ctx, env("AUCTION_DYNAMODB_ENDPOINT"), env("AUCTION_DYNAMODB_REGION"))
+}
+
+// Or is the setting name, or def when it is not set.
+func Or(env Env, name, def string) string {
+	if v := env(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// Schemas compiles the JSON Schemas now, in the init phase, rather than on
+// the first invocation.
+func Schemas() error {
+	_, err := schemas.SharedValidator()
+	return err
+}
+
+// Main is a function's main: it builds the handler from the process's
+// environment in the init phase, logs how long that took (the function's
+// share of a cold start), and hands it to the Lambda runtime. A failed init
+// exits, which Lambda reports as an init error.
+func Main[E any](function string, build func(context.Context, Env, *slog.Logger) (func(context.Context, E) error, error)) {
+	log := Log(function)
+	started := time.Now()
+	h, err := build(context.Background(), os.Getenv, log)
+	if err != nil {
+		log.Error("init failed", "err", err)
+		os.Exit(1)
+	}
+	log.Info("initialised", "took", time.Since(started))
+	lambda.Start(h)
+}
+
+// Clients is what the out-of-band functions all need: the producer of
+// their outputs and dead letters (as clientID), the DynamoDB client of
+// their stores, and the JSON Schemas compiled.
+func Clients(ctx context.Context, env Env, clientID string, log *slog.Logger) (*kafkaio.Producer, *dynamodb.Client, error) {
+	producer, err := Producer(env, clientID, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := Dynamo(ctx, env)
+	if err == nil {
+		err = Schemas()
+	}
+	if err != nil {
+		producer.Close()
+		return nil, nil, err
+	}
+	return producer, client, nil
+}
