@@ -1,7 +1,7 @@
 # One-liners; the README explains each. CI runs `make ci`.
 GO ?= go
 
-.PHONY: run test test-integration test-faults test-faults-cluster test-api lint bench bench-load bench-scale ci up-local
+.PHONY: run test test-integration test-faults test-faults-cluster test-api lint bench bench-load bench-scale ci up-local test-lambda lint-aws build-NotifyFunction build-AnalyticsFunction
 
 run: ## the whole platform in one process, embedded broker, demo users
 	$(GO) run ./cmd/auction run
@@ -58,6 +58,23 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 test-lambda: ## notify and analytics under the AWS Lambda Runtime Interface Emulator (pinned in infra/lambda/rie), invoked with Kafka events (also part of make test)
 	@test -d infra/dynalite/node_modules || npm ci --prefix infra/dynalite --no-audit --no-fund
 	$(GO) test -count=1 -v -run '^TestUnderTheLambdaRuntime$$' ./cmd/lambda/...
+
+# cfn-lint is pinned, as staticcheck is, in a virtualenv of its own.
+CFN_LINT ?= 1.58.0
+CFN_LINT_VENV ?= $(or $(TMPDIR),/tmp)/auction-cfn-lint
+
+lint-aws: ## cfn-lint (PyPI, pinned) on the AWS SAM template infra/aws/template.yaml
+	@test -x $(CFN_LINT_VENV)/bin/cfn-lint && $(CFN_LINT_VENV)/bin/cfn-lint --version | grep -q ' $(CFN_LINT)$$' || \
+		{ python3 -m venv $(CFN_LINT_VENV) && $(CFN_LINT_VENV)/bin/pip install -q --disable-pip-version-check cfn-lint==$(CFN_LINT); }
+	$(CFN_LINT_VENV)/bin/cfn-lint infra/aws/template.yaml
+
+# The Lambda functions of infra/aws/template.yaml, as `sam build` asks for
+# them (BuildMethod: makefile): cgo on, for confluent-kafka-go.
+build-NotifyFunction:
+	CGO_ENABLED=1 GOOS=linux $(GO) build -tags lambda.norpc -o $(ARTIFACTS_DIR)/bootstrap ./cmd/lambda/notify
+
+build-AnalyticsFunction:
+	CGO_ENABLED=1 GOOS=linux $(GO) build -tags lambda.norpc -o $(ARTIFACTS_DIR)/bootstrap ./cmd/lambda/analytics
 
 test-api: ## an outside client: Schemathesis (PyPI, pinned) runs every check against the served OpenAPI document (~4 min)
 	bash infra/schemathesis/run.sh

@@ -1,0 +1,217 @@
+package infra_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// TestLambdaTemplate holds infra/aws/template.yaml to the code: every
+// function it deploys is built by a Makefile target from a main of
+// cmd/lambda; every environment variable it sets is one that function
+// reads, and it sets every one the function requires; and each function's
+// inline policy grants exactly what infra/iam grants its component, less
+// the DescribeTable (and DescribeTimeToLive) statements of `auction run`'s
+// start, which a Lambda build never calls. cfn-lint (make lint-aws) checks
+// the template against CloudFormation's and SAM's own rules.
+func TestLambdaTemplate(t *testing.T) {
+	raw, err := os.ReadFile(repoPath("infra", "aws", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	makefile, err := os.ReadFile(repoPath("Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resources := get(doc.Content[0], "Resources")
+	if resources == nil {
+		t.Fatal("the template has no Resources")
+	}
+	var v []string
+	functions := 0
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		name, res := resources.Content[i].Value, resources.Content[i+1]
+		if scalar(get(res, "Type")) != "AWS::Serverless::Function" {
+			continue
+		}
+		functions++
+		if bm := scalar(get(get(res, "Metadata"), "BuildMethod")); bm != "makefile" {
+			v = append(v, fmt.Sprintf("%s: BuildMethod %q, want makefile (cgo)", name, bm))
+		}
+		target := regexp.MustCompile(`(?m)^build-` + name + `:\n\t.*-o \$\(ARTIFACTS_DIR\)/bootstrap \./cmd/lambda/([a-z]+)$`).FindSubmatch(makefile)
+		if target == nil {
+			v = append(v, fmt.Sprintf("%s: no Makefile target build-%s building ./cmd/lambda/<function> into $(ARTIFACTS_DIR)/bootstrap", name, name))
+			continue
+		}
+		dir := string(target[1])
+		read, required := settingsRead(t, repoPath("cmd", "lambda", dir), repoPath("cmd", "lambda", "internal", "setup"))
+		set := map[string]bool{}
+		vars := get(get(get(res, "Properties"), "Environment"), "Variables")
+		for j := 0; vars != nil && j+1 < len(vars.Content); j += 2 {
+			k := vars.Content[j].Value
+			set[k] = true
+			if !slices.Contains(read, k) {
+				v = append(v, fmt.Sprintf("%s sets %s, which cmd/lambda/%s never reads (it reads %v)", name, k, dir, read))
+			}
+		}
+		for _, k := range required {
+			if !set[k] {
+				v = append(v, fmt.Sprintf("%s does not set %s, which cmd/lambda/%s requires", name, k, dir))
+			}
+		}
+		v = append(v, samePolicy(t, name, get(get(res, "Properties"), "Policies"), repoPath("infra", "iam", dir+".json"))...)
+	}
+	if functions < 2 {
+		t.Fatalf("the template deploys %d functions, want notify and analytics at least", functions)
+	}
+	report(t, "the Lambda template", v)
+}
+
+// settingsRead lists the AUCTION_* settings the non-test Go files of dirs
+// name, and those passed to setup.Producer (which fails without them).
+func settingsRead(t *testing.T, dirs ...string) (read, required []string) {
+	t.Helper()
+	for _, dir := range dirs {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					if s, err := strconv.Unquote(lit.Value); err == nil && regexp.MustCompile(`^AUCTION_[A-Z_]+$`).MatchString(s) {
+						read = append(read, s)
+					}
+				}
+				return true
+			})
+		}
+	}
+	slices.Sort(read)
+	// Producer refuses to start without brokers.
+	return slices.Compact(read), []string{"AUCTION_KAFKA_BROKERS"}
+}
+
+// samePolicy compares a function's inline policy statements with its
+// component's infra/iam policy, less the statements for tables it only
+// describes at start.
+func samePolicy(t *testing.T, name string, policies *yaml.Node, iamFile string) []string {
+	t.Helper()
+	raw, err := os.ReadFile(iamFile)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: %v", name, err)}
+	}
+	var iam struct {
+		Statement []struct {
+			Sid      string
+			Action   stringList
+			Resource stringList
+		}
+	}
+	if err := json.Unmarshal(raw, &iam); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, st := range iam.Statement {
+		if strings.HasSuffix(st.Sid, "AtStart") {
+			continue
+		}
+		want[st.Sid] = grant(st.Action, st.Resource)
+	}
+	got := map[string]string{}
+	for _, p := range policies.Content {
+		for _, st := range children(get(p, "Statement")) {
+			actions, resources := listOrScalar(get(st, "Action")), []string(nil)
+			for _, r := range listOrScalar(get(st, "Resource")) {
+				r = strings.NewReplacer("${AWS::Region}", "${Region}", "${AWS::AccountId}", "${Account}").Replace(r)
+				resources = append(resources, r)
+			}
+			got[scalar(get(st, "Sid"))] = grant(actions, resources)
+		}
+	}
+	var v []string
+	for sid, w := range want {
+		if got[sid] != w {
+			v = append(v, fmt.Sprintf("%s: statement %s grants %q, want %q as %s does", name, sid, got[sid], w, filepath.Base(iamFile)))
+		}
+	}
+	for sid := range got {
+		if _, ok := want[sid]; !ok {
+			v = append(v, fmt.Sprintf("%s: statement %s is not in %s", name, sid, filepath.Base(iamFile)))
+		}
+	}
+	return v
+}
+
+func grant(actions, resources []string) string {
+	a, r := slices.Clone(actions), slices.Clone(resources)
+	slices.Sort(a)
+	slices.Sort(r)
+	return strings.Join(a, ",") + " on " + strings.Join(r, ",")
+}
+
+// get is the value of key in the mapping n, nil if there is none.
+func get(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// children is a sequence's items, none for anything else.
+func children(n *yaml.Node) []*yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	return n.Content
+}
+
+func scalar(n *yaml.Node) string {
+	if n == nil {
+		return ""
+	}
+	return n.Value
+}
+
+// listOrScalar is a sequence's scalars, or the one scalar (a !Sub's text).
+func listOrScalar(n *yaml.Node) []string {
+	switch {
+	case n == nil:
+		return nil
+	case n.Kind == yaml.SequenceNode:
+		var out []string
+		for _, c := range n.Content {
+			out = append(out, c.Value)
+		}
+		return out
+	default:
+		return []string{n.Value}
+	}
+}
