@@ -134,9 +134,12 @@ func (g *Gateway) placeBids(w http.ResponseWriter, r *http.Request) {
 	}
 	g.once(w, r, bidder, reqs, func(w http.ResponseWriter, key string) {
 		if key != "" {
-			// Each bid is named by the key and its place in the batch.
+			// Each bid is named by the key and its place in the batch,
+			// joined by a NUL, which no header value holds: no key of a
+			// single bid names the same (bid 1 of batch "k" is not a bid
+			// sent alone under "k/1").
 			for i := range reqs {
-				reqs[i].BidID = placebid.IdempotentID(key+"/"+strconv.Itoa(i), reqs[i])
+				reqs[i].BidID = placebid.IdempotentID(key+"\x00"+strconv.Itoa(i), reqs[i])
 			}
 		}
 		res, err := g.PlaceBids.Invoke(r.Context(), reqs)

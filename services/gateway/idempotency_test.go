@@ -243,3 +243,28 @@ func runIdempotency(t *testing.T, open func(*testing.T) idempotency.Store) {
 		}
 	})
 }
+
+// TestBatchKeyNamesNoSingleBid: a bid of a batch sent under a key is not
+// the single bid sent under a key that spells the batch's key and the
+// bid's place ("k" bid 1, "k/1"), or the processor would drop one of two
+// acknowledged bids as a duplicate of the other.
+func TestBatchKeyNamesNoSingleBid(t *testing.T) {
+	e := specGateway(t, specDeps{})
+	auth := "Bearer " + e.token(t)
+	b := e.do(t, specRequest{method: http.MethodPost, path: "/v1/bids", auth: auth, idempotencyKey: "k",
+		body: `{"bids":[{"itemId":"item-b","amount":100},{"itemId":"item-a","amount":6000}]}`})
+	var batch struct{ Results []struct{ BidID string } }
+	if err := json.Unmarshal(b.Body.Bytes(), &batch); err != nil || b.Code != http.StatusAccepted || len(batch.Results) != 2 {
+		t.Fatalf("batch: %d %s (%v)", b.Code, b.Body, err)
+	}
+	for _, key := range []string{"k/1", "k1", "k 1", "k-1"} {
+		s := e.do(t, specRequest{method: http.MethodPost, path: "/v1/items/item-a/bids", auth: auth, idempotencyKey: key, body: `{"amount":6000}`})
+		var single struct{ BidID string }
+		if err := json.Unmarshal(s.Body.Bytes(), &single); err != nil || s.Code != http.StatusAccepted {
+			t.Fatalf("single bid under %q: %d %s (%v)", key, s.Code, s.Body, err)
+		}
+		if single.BidID == batch.Results[1].BidID {
+			t.Errorf("the single bid under %q has the id %s of the batch's second bid", key, single.BidID)
+		}
+	}
+}
