@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/auctionflow/auction/internal/dynamotable"
 )
@@ -54,28 +53,18 @@ func EnsureTable(ctx context.Context, api TableAPI, table string) error {
 
 // Record implements Store.
 func (d *Dynamo) Record(ctx context.Context, entries []Entry) error {
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(writers)
-	for _, e := range entries {
-		g.Go(func() error { return d.put(ctx, e) })
-	}
-	return g.Wait()
-}
-
-func (d *Dynamo) put(ctx context.Context, e Entry) error {
-	raw, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("bid history of %s: encode %s: %w", e.ItemID, e.BidID, err)
-	}
-	_, err = d.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(d.table),
-		Item: map[string]types.AttributeValue{
+	items := make([]map[string]types.AttributeValue, len(entries))
+	for i, e := range entries {
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("bid history of %s: encode %s: %w", e.ItemID, e.BidID, err)
+		}
+		items[i] = map[string]types.AttributeValue{
 			pkAttr: dynamotable.S(e.ItemID), skAttr: dynamotable.S(e.Key()), entryAttr: dynamotable.S(string(raw)),
-		},
-		ConditionExpression: aws.String("attribute_not_exists(" + pkAttr + ")"),
-	})
-	if err != nil && !dynamotable.ConditionFailed(err) {
-		return fmt.Errorf("bid history of %s: put %s: %w", e.ItemID, e.BidID, err)
+		}
+	}
+	if err := dynamotable.PutNew(ctx, d.api, d.table, pkAttr, items, writers); err != nil {
+		return fmt.Errorf("bid history: %w", err)
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/auctionflow/auction/internal/dynamotable"
 )
@@ -45,28 +44,18 @@ func NewDynamo(api DynamoAPI, table string) *Dynamo { return &Dynamo{api: api, t
 
 // Record implements Store.
 func (d *Dynamo) Record(ctx context.Context, entries []Entry) error {
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(writers)
-	for _, e := range entries {
-		g.Go(func() error { return d.put(ctx, e) })
-	}
-	return g.Wait()
-}
-
-func (d *Dynamo) put(ctx context.Context, e Entry) error {
-	raw, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("lineage of %s: encode %s: %w", e.CorrelationID, e.ID, err)
-	}
-	_, err = d.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(d.table),
-		Item: map[string]types.AttributeValue{
+	items := make([]map[string]types.AttributeValue, len(entries))
+	for i, e := range entries {
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("lineage of %s: encode %s: %w", e.CorrelationID, e.ID, err)
+		}
+		items[i] = map[string]types.AttributeValue{
 			pkAttr: dynamotable.S(e.CorrelationID), skAttr: dynamotable.S(e.ID), entryAttr: dynamotable.S(string(raw)),
-		},
-		ConditionExpression: aws.String("attribute_not_exists(" + pkAttr + ")"),
-	})
-	if err != nil && !dynamotable.ConditionFailed(err) {
-		return fmt.Errorf("lineage of %s: put %s: %w", e.CorrelationID, e.ID, err)
+		}
+	}
+	if err := dynamotable.PutNew(ctx, d.api, d.table, pkAttr, items, writers); err != nil {
+		return fmt.Errorf("lineage: %w", err)
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 )
 
 // TableAPI is the part of the DynamoDB client that Ensure uses. It is
@@ -181,4 +182,32 @@ func NewClient(ctx context.Context, endpoint, region string) (*dynamodb.Client, 
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 	}), nil
+}
+
+// PutAPI is the part of the DynamoDB client that PutNew uses.
+type PutAPI interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+}
+
+// PutNew puts items into table, at most limit at once, each only if no
+// item has its key yet (attribute_not_exists of the hash key hash): the
+// first write of a key stays, and finding it there is no error. This is how
+// a read model kept from a log writes events that may be delivered again.
+func PutNew(ctx context.Context, api PutAPI, table, hash string, items []map[string]types.AttributeValue, limit int) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for _, item := range items {
+		g.Go(func() error {
+			_, err := api.PutItem(ctx, &dynamodb.PutItemInput{
+				TableName: aws.String(table), Item: item,
+				ConditionExpression:      aws.String("attribute_not_exists(#h)"),
+				ExpressionAttributeNames: map[string]string{"#h": hash},
+			})
+			if err != nil && !ConditionFailed(err) {
+				return fmt.Errorf("put into %s: %w", table, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }

@@ -47,13 +47,7 @@ func (g *Gateway) itemBids(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusBadRequest, "bad-query", "the query is invalid", errs...)
 		return
 	}
-	s, err := g.Auctions.Get(id)
-	if err != nil {
-		g.internal(w, r, err)
-		return
-	}
-	if s == nil || s.Item == nil {
-		writeProblem(w, r, http.StatusNotFound, "unknown-item", "no item "+id+" (a just-placed item appears within moments)")
+	if _, ok := g.knownItem(w, r, id); !ok {
 		return
 	}
 	if g.BidHistory == nil {

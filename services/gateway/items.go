@@ -111,17 +111,27 @@ type bidView struct {
 }
 
 func (g *Gateway) getItem(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "itemId")
-	s, err := g.Auctions.Get(id)
-	if err != nil {
-		g.internal(w, r, err)
-		return
-	}
-	if s == nil || s.Item == nil {
-		writeProblem(w, r, http.StatusNotFound, "unknown-item", "no item "+id+" (a just-placed item appears within moments)")
+	s, ok := g.knownItem(w, r, chi.URLParam(r, "itemId"))
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, g.itemView(r.Context(), s, time.Now()))
+}
+
+// knownItem is the auction of an item the processor knows. For any other
+// id, or when the view cannot be read, it answers (404, 500) and ok is
+// false.
+func (g *Gateway) knownItem(w http.ResponseWriter, r *http.Request, id string) (s *auction.State, ok bool) {
+	s, err := g.Auctions.Get(id)
+	if err != nil {
+		g.internal(w, r, err)
+		return nil, false
+	}
+	if s == nil || s.Item == nil {
+		writeProblem(w, r, http.StatusNotFound, "unknown-item", "no item "+id+" (a just-placed item appears within moments)")
+		return nil, false
+	}
+	return s, true
 }
 
 // An item's status: open until endsAt, closing from then until the

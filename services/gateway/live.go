@@ -86,13 +86,8 @@ func (g *Gateway) itemEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "itemId")
-	s, err := g.Auctions.Get(id)
-	if err != nil {
-		g.internal(w, r, err)
-		return
-	}
-	if s == nil || s.Item == nil {
-		writeProblem(w, r, http.StatusNotFound, "unknown-item", "no item "+id)
+	s, ok := g.knownItem(w, r, id)
+	if !ok {
 		return
 	}
 	flusher, ok := w.(http.Flusher)
