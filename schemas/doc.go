@@ -11,4 +11,12 @@
 //	goka processor → auction.bid-results, auction.item-complete
 //	out-of-band functions → auction.notifications
 //	anything rejected → auction.rejected; anything undeliverable → auction.dead-letter
+//
+// # Changing an event
+//
+// Every reader validates with the schemas it was built with, and they
+// refuse members they do not name, so a change reaches readers first: a
+// new member is added as optional, every reader of the type is upgraded,
+// and only then its writer. Removing or retyping a member takes a new type
+// (a new ".vN").
 package schemas

@@ -130,6 +130,20 @@ type BidAccepted struct {
 	PlacedAt  time.Time `json:"placedAt"`
 	DecidedAt time.Time `json:"decidedAt"`
 	BidCount  int       `json:"bidCount"`
+	// Outbid is the highest bid this one overtook, when another bidder
+	// placed it: that bidder has been outbid. Nil for the first accepted bid
+	// and for a bidder raising their own.
+	Outbid *Outbid `json:"outbid,omitempty"`
+}
+
+// Outbid is an overtaken bid, as an accepted bid's verdict names it.
+type Outbid struct {
+	BidID    string `json:"bidId"`
+	BidderID string `json:"bidderId"`
+	Amount   Money  `json:"amount"`
+	// Title is the item's title, so that the notice to the outbid bidder
+	// can name it. The verdicts the processor keeps leave it out.
+	Title string `json:"title,omitempty"`
 }
 
 // RejectReason says why a bid lost before it could win.
@@ -295,4 +309,6 @@ type BidStatus struct {
 	// again (after a crash that lost its table write) from another record
 	// of the same bid.
 	Offset int64 `json:"offset,omitempty"`
+	// Outbid (accepted bids only) is BidAccepted.Outbid, less the title.
+	Outbid *Outbid `json:"outbid,omitempty"`
 }

@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -108,8 +109,13 @@ func Read(topic string, msg cekafka.Message) (Received, error) {
 	return Received{Event: e, Data: data}, nil
 }
 
+// ErrOtherType is wrapped by ReadAs's error for a sound event of another
+// type than the one asked for, which the topic carries too: a reader of
+// one type may pass over it, where any other error is a record to refuse.
+var ErrOtherType = errors.New("an event of another type")
+
 // ReadAs is Read for a consumer of one event type: it also refuses any
-// other type the topic carries, and returns the data as a T.
+// other type the topic carries (ErrOtherType), and returns the data as a T.
 func ReadAs[T any](topic, eventType string, msg cekafka.Message) (event.Event, T, error) {
 	var zero T
 	r, err := Read(topic, msg)
@@ -117,7 +123,7 @@ func ReadAs[T any](topic, eventType string, msg cekafka.Message) (event.Event, T
 		return event.Event{}, zero, err
 	}
 	if r.Event.Type() != eventType {
-		return event.Event{}, zero, fmt.Errorf("event %s: type %q, want %q", r.Event.ID(), r.Event.Type(), eventType)
+		return event.Event{}, zero, fmt.Errorf("event %s: %w: type %q, want %q", r.Event.ID(), ErrOtherType, r.Event.Type(), eventType)
 	}
 	d, ok := r.Data.(*T)
 	if !ok {

@@ -2,6 +2,7 @@ package schemas_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -140,8 +141,12 @@ func TestReadAs(t *testing.T) {
 	}
 	// auction.bids also carries close-dues; a reader of bids refuses them.
 	_, _, err = schemas.ReadAs[schemas.CloseDue](schemas.TopicBids, schemas.TypeCloseDue, msg)
-	if err == nil || !strings.Contains(err.Error(), `want "`+schemas.TypeCloseDue+`"`) {
-		t.Fatalf("ReadAs of another type: got %v, want a refusal", err)
+	if err == nil || !strings.Contains(err.Error(), `want "`+schemas.TypeCloseDue+`"`) || !errors.Is(err, schemas.ErrOtherType) {
+		t.Fatalf("ReadAs of another type: got %v, want a refusal that is ErrOtherType", err)
+	}
+	// A type the topic does not carry is not merely another type.
+	if _, _, err = schemas.ReadAs[schemas.BidPlaced](schemas.TopicItems, schemas.TypeItemPlaced, msg); err == nil || errors.Is(err, schemas.ErrOtherType) {
+		t.Fatalf("ReadAs of a type foreign to the topic: got %v, want a refusal that is not ErrOtherType", err)
 	}
 	// The Go type must be the type's own.
 	_, _, err = schemas.ReadAs[schemas.CloseDue](schemas.TopicBids, schemas.TypeBidPlaced, msg)

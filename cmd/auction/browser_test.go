@@ -99,6 +99,14 @@ func TestBrowser(t *testing.T) {
 		li.querySelector('[data-amount="12000"]') && li.querySelector('.who')?.textContent === 'Dan Dale')`, 0)
 	c.until(t, "the seller and the highest bidder named", `document.querySelector('.meta .who')?.textContent === 'Alice Archer' &&
 		document.querySelector('#price-note')?.textContent.startsWith('by Dan Dale')`, 0)
+	// Bob is told at once that Dan outbid him; Dan is not.
+	c.until(t, "Bob told live he was outbid", `(() => {
+		const n = document.querySelector('#outbid-notice');
+		return !n.hidden && n.dataset.amount === '12000' && n.textContent === 'You have been outbid: Dan Dale bid €120.00, above your €100.00.';
+	})()`, 0)
+	if !evaluate[bool](t, a, `document.querySelector('#outbid-notice').hidden`) {
+		t.Fatal("Dan's page says he was outbid, but his is the highest bid")
+	}
 
 	// A mistyped item link says so, without waiting for an item this page
 	// did not place.
@@ -121,6 +129,9 @@ func TestBrowser(t *testing.T) {
 
 	c.bid(t, "150.00", 15000, "accepted")
 	a.until(t, "Bob's raise live on Dan's page", `document.querySelector('#price').dataset.amount === '15000'`, 0)
+	a.until(t, "Dan told live he was outbid", `!document.querySelector('#outbid-notice').hidden &&
+		document.querySelector('#outbid-notice').dataset.amount === '15000'`, 0)
+	c.until(t, "Bob's notice gone, his the highest bid again", `document.querySelector('#outbid-notice').hidden`, 0)
 	for _, tb := range []*tab{a, c} {
 		if !evaluate[bool](t, tb, `window.__unreloaded === true`) {
 			t.Fatalf("%s: the page reloaded during the auction", tb.name)
@@ -157,8 +168,11 @@ func TestBrowser(t *testing.T) {
 	// The winner's notification, out of band, in the page.
 	c.open(t, "/notifications")
 	c.until(t, "Bob's notification that he won", `[...document.querySelectorAll('#notifications li[data-kind="won"]')].some(li => li.textContent.includes('Brass telescope'))`, 0)
+	c.until(t, "Bob's outbid notice in his inbox", `[...document.querySelectorAll('#notifications li[data-kind="outbid"]')].some(li =>
+		li.textContent.includes('Your bid of €100.00 on "Brass telescope" has been outbid: the highest bid is now €120.00.'))`, 0)
 	a.open(t, "/notifications")
 	a.until(t, "Dan's notification that he lost", `!!document.querySelector('#notifications li[data-kind="lost"]')`, 0)
+	a.until(t, "Dan's outbid notice", `!!document.querySelector('#notifications li[data-kind="outbid"]')`, 0)
 
 	// The item's lineage: a timeline of its events, or a clear message
 	// where the gateway keeps none.

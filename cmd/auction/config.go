@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/auctionflow/auction/functions/closer"
+	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/internal/kafkaio"
 )
 
@@ -36,6 +37,7 @@ type config struct {
 	TokenTTL           time.Duration
 	DemoUsers          bool
 	CloseGrace         time.Duration
+	OutbidWindow       time.Duration
 	AdminAddr          string
 	LogLevel           string
 	LogFormat          string
@@ -146,6 +148,7 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 	str(&c.JWTIssuer, "jwt-issuer", "AUCTION_JWT_ISSUER", "auction", "token issuer (iss)")
 	str(&c.JWTAudience, "jwt-audience", "AUCTION_JWT_AUDIENCE", "auction-api", "token audience (aud)")
 	dur(&c.CloseGrace, "close-grace", "AUCTION_CLOSE_GRACE", closer.DefaultGrace, "how long after endsAt an auction closes, so bids placed just before it still count")
+	dur(&c.OutbidWindow, "outbid-window", "AUCTION_OUTBID_WINDOW", notify.DefaultOutbidWindow, "a bidder is told they were outbid on an item at most once in each window of this length (0: the default)")
 	dur(&c.TokenTTL, "token-ttl", "AUCTION_TOKEN_TTL", time.Hour, "lifetime of issued tokens")
 	boolean(&c.DemoUsers, "demo-users", "AUCTION_DEMO_USERS", true, "seed demo users and print how to use them")
 	flt(&c.RateLimit, "rate-limit", "AUCTION_RATE_LIMIT", 50, "authenticated requests per second per user (0: no limit)")

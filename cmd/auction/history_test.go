@@ -37,6 +37,9 @@ type history struct {
 	// completions: item id → distinct completions, and records.
 	completions map[string][]string
 	completeRec map[string]int
+	// outbids: the id of every outbid notice the accepted verdicts of the
+	// log call for (one per bidder, item and window) → item and user.
+	outbids map[string][2]string
 	// replay: what the rules give in log order.
 	want     map[string]string // bid id → verdict
 	wantDone map[string]schemas.ItemCompleted
@@ -46,9 +49,13 @@ type history struct {
 	problems   []string
 }
 
-// verdictOf is a verdict as the checker compares it.
-func verdictOf(accepted bool, reason schemas.RejectReason, count int) string {
+// verdictOf is a verdict as the checker compares it; outbid is the bid an
+// accepted one overtook from another bidder.
+func verdictOf(accepted bool, reason schemas.RejectReason, count int, outbid *schemas.Outbid) string {
 	if accepted {
+		if outbid != nil {
+			return fmt.Sprintf("accepted #%d over %s", count, outbid.BidID)
+		}
 		return fmt.Sprintf("accepted #%d", count)
 	}
 	return string(reason)
@@ -97,7 +104,7 @@ func loadHistory(t *testing.T, brokers []string, w *workload) *history {
 	t.Helper()
 	h := &history{w: w, items: map[string]schemas.ItemPlaced{}, placed: map[string]time.Time{},
 		verdicts: map[string][]string{}, records: map[string]int{}, latency: map[string]time.Duration{},
-		completions: map[string][]string{}, completeRec: map[string]int{}}
+		completions: map[string][]string{}, completeRec: map[string]int{}, outbids: map[string][2]string{}}
 	for _, e := range readEvents(t, brokers, schemas.TopicItems) {
 		if it, err := schemas.Data[schemas.ItemPlaced](e.event, e.event.Type()); err == nil && it.Category == w.category {
 			if _, dup := h.items[it.ItemID]; !dup {
@@ -110,11 +117,17 @@ func loadHistory(t *testing.T, brokers []string, w *workload) *history {
 		switch e.event.Type() {
 		case schemas.TypeBidAccepted:
 			d, _ := schemas.Data[schemas.BidAccepted](e.event, e.event.Type())
-			bidID, v = d.BidID, verdictOf(true, "", d.BidCount)
+			bidID, v = d.BidID, verdictOf(true, "", d.BidCount, d.Outbid)
 			h.latency[bidID] = d.DecidedAt.Sub(d.PlacedAt)
+			if ob := d.Outbid; ob != nil && ob.BidderID != d.BidderID {
+				if _, ours := h.items[d.ItemID]; ours {
+					id := notify.OutbidID(d.ItemID, ob.BidderID, d.DecidedAt, notify.DefaultOutbidWindow)
+					h.outbids[id] = [2]string{d.ItemID, ob.BidderID}
+				}
+			}
 		case schemas.TypeBidRejected:
 			d, _ := schemas.Data[schemas.BidRejected](e.event, e.event.Type())
-			bidID, v = d.BidID, verdictOf(false, d.Reason, 0)
+			bidID, v = d.BidID, verdictOf(false, d.Reason, 0, nil)
 			h.latency[bidID] = d.DecidedAt.Sub(d.PlacedAt)
 		}
 		h.records[bidID]++
@@ -174,9 +187,9 @@ func (h *history) replay(t *testing.T, brokers []string) {
 		for _, o := range outs {
 			switch d := o.Data.(type) {
 			case schemas.BidAccepted:
-				h.want[d.BidID] = verdictOf(true, "", d.BidCount)
+				h.want[d.BidID] = verdictOf(true, "", d.BidCount, d.Outbid)
 			case schemas.BidRejected:
-				h.want[d.BidID] = verdictOf(false, d.Reason, 0)
+				h.want[d.BidID] = verdictOf(false, d.Reason, 0, nil)
 			case schemas.ItemCompleted:
 				h.wantDone[d.ItemID] = d
 			}
@@ -263,7 +276,7 @@ func (h *history) checkTables(t *testing.T, brokers []string) {
 			h.problems = append(h.problems, fmt.Sprintf("lost: bid %s has no record in %s", id, schemas.TopicBidStatus))
 			continue
 		}
-		got := verdictOf(s.Status == schemas.StatusAccepted, s.Reason, s.BidCount)
+		got := verdictOf(s.Status == schemas.StatusAccepted, s.Reason, s.BidCount, s.Outbid)
 		if got != h.want[id] {
 			h.problems = append(h.problems, fmt.Sprintf("mismatch: bid %s's status says %s, the replay gives %s", id, got, h.want[id]))
 		}
@@ -275,7 +288,7 @@ func (h *history) checkTables(t *testing.T, brokers []string) {
 func (h *history) checkOutOfBand(t *testing.T, deadline time.Time, mail *notifytest.MailServer) {
 	t.Helper()
 	type note struct{ item, user, kind string }
-	want := map[string][]string{} // user → sorted "item kind"
+	want := map[string][]string{} // user → sorted notification ids
 	var notes []note
 	sold, volume := int64(0), int64(0)
 	for id, d := range h.wantDone {
@@ -294,8 +307,16 @@ func (h *history) checkOutOfBand(t *testing.T, deadline time.Time, mail *notifyt
 		}
 		notes = append(notes, note{id, d.SellerID, string(kind)})
 	}
+	// Each notice by its id: once per item and kind, outbid notices once
+	// per item and window.
+	var ids []string
 	for _, n := range notes {
-		want[n.user] = append(want[n.user], n.item+" "+n.kind)
+		ids = append(ids, notify.ID(n.item, n.user, schemas.NotificationKind(n.kind)))
+		want[n.user] = append(want[n.user], ids[len(ids)-1])
+	}
+	for id, n := range h.outbids {
+		ids = append(ids, id)
+		want[n[1]] = append(want[n[1]], id)
 	}
 	users := append([]*faultUser{h.w.seller}, h.w.bidders...)
 	for _, u := range users {
@@ -306,7 +327,7 @@ func (h *history) checkOutOfBand(t *testing.T, deadline time.Time, mail *notifyt
 			got = got[:0]
 			for _, n := range faultInbox(t, h.w.inbox, u.id) {
 				if _, ours := h.items[n.ItemID]; ours {
-					got = append(got, n.ItemID+" "+string(n.Kind))
+					got = append(got, n.ID)
 				}
 			}
 			sort.Strings(got)
@@ -316,15 +337,15 @@ func (h *history) checkOutOfBand(t *testing.T, deadline time.Time, mail *notifyt
 			<-time.After(500 * time.Millisecond)
 		}
 		if !slices.Equal(got, mine) {
-			h.problems = append(h.problems, fmt.Sprintf("inbox of %s: got %d notifications, want %d (once per item and kind): %s",
+			h.problems = append(h.problems, fmt.Sprintf("inbox of %s: got %d notifications, want %d (once per item and kind, or item and window): %s",
 				u.id, len(got), len(mine), diff(got, mine)))
 		}
 	}
 	// Emails: one per notification, by Message-ID; a copy with the same
 	// Message-ID (a crash between the send and its record) is counted.
 	wantMail := map[string]bool{}
-	for _, n := range notes {
-		wantMail[notify.MessageID(notify.ID(n.item, n.user, schemas.NotificationKind(n.kind)))] = true
+	for _, id := range ids {
+		wantMail[notify.MessageID(id)] = true
 	}
 	for {
 		counts := map[string]int{}
@@ -421,9 +442,9 @@ func (h *history) report(t *testing.T, faults []faultReport) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n| auctions | bids in log | acknowledged | lost | conflicting | outcome mismatches | completion re-emissions (same id) | verdict re-emissions (same id) | email copies (same Message-ID) |\n|---|---|---|---|---|---|---|---|---|\n")
-	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d | %d | %d |\n\n", len(h.items), len(h.placed), len(h.w.acked),
-		lost, conflicting, mismatched, dupDone, reemitted, h.mailCopies)
+	fmt.Fprintf(&b, "\n| auctions | bids in log | acknowledged | lost | conflicting | outcome mismatches | completion re-emissions (same id) | verdict re-emissions (same id) | outbid notices | email copies (same Message-ID) |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d | %d | %d | %d |\n\n", len(h.items), len(h.placed), len(h.w.acked),
+		lost, conflicting, mismatched, dupDone, reemitted, len(h.outbids), h.mailCopies)
 	fmt.Fprintf(&b, "A re-emission repeats an event with the same id and content: goka re-processes what it had not committed when it was killed.\n\n")
 	fmt.Fprintf(&b, "| fault | down | ready after restart | worst verdict latency (bids placed until the next fault) |\n|---|---|---|---|\n")
 	for i, f := range faults {

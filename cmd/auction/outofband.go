@@ -17,7 +17,8 @@ import (
 // Kafka trigger, each in its own consumer group, so each sees every event.
 
 // startNotify runs notify-bidders: one notification per (item, user, kind),
-// by email and in the inbox, each announced on auction.notifications.
+// by email and in the inbox, each announced on auction.notifications; and
+// the outbid notices, at most one per (item, user) in each window.
 func (p *platform) startNotify() error {
 	log := p.log.With("function", "notify")
 	producer, err := kafkaio.NewProducer(withClient(p.kcfg, "auction-notify"), log)
@@ -26,7 +27,19 @@ func (p *platform) startNotify() error {
 	}
 	n := notify.New(notify.Deps{Outbox: p.st.outbox, Mailer: mailer(p.cfg, log), Users: p.st.users, Log: log})
 	h := trigger.Function(schemas.TopicItemComplete, schemas.TypeItemCompleted, producer, n.OnCompleted)
-	return p.startTrigger("auction-notify", "notify", []string{schemas.TopicItemComplete}, h, producer, log)
+	if err := p.startTrigger("auction-notify", "notify", []string{schemas.TopicItemComplete}, h, producer, log); err != nil {
+		return err
+	}
+	// Outbid notices read every verdict, so they have a group of their
+	// own: a backlog of verdicts never delays the notices of a close.
+	log = p.log.With("function", "notify-outbid")
+	if producer, err = kafkaio.NewProducer(withClient(p.kcfg, "auction-notify-outbid"), log); err != nil {
+		return err
+	}
+	n = notify.New(notify.Deps{Outbox: p.st.outbox, Mailer: mailer(p.cfg, log), Users: p.st.users, Log: log,
+		OutbidWindow: p.cfg.OutbidWindow})
+	h = trigger.Function(schemas.TopicBidResults, schemas.TypeBidAccepted, producer, n.OnAccepted)
+	return p.startTrigger("auction-notify-outbid", "notify-outbid", []string{schemas.TopicBidResults}, h, producer, log)
 }
 
 // startAnalytics runs the analytics function: aggregates that count each

@@ -40,7 +40,11 @@ const (
 	topoVerdictTimeout = 30 * time.Second // a bid answered 202 is decided
 	topoCloseTimeout   = 40 * time.Second // after the last endsAt, every item closed
 	topoOutOfBand      = 30 * time.Second // after the closes, inboxes, emails and analytics
-	topoStopTimeout    = 30 * time.Second // SIGTERM to exit
+	// topoOutbidWindow puts the whole run in one window of outbid notices:
+	// windows are counted from the Unix epoch, and the next boundary of
+	// this one is in 2084.
+	topoOutbidWindow = 1_000_000 * time.Hour
+	topoStopTimeout  = 30 * time.Second // SIGTERM to exit
 )
 
 // TestTopologyAcrossProcesses runs the platform the way compose does, as
@@ -87,6 +91,7 @@ func TestTopologyAcrossProcesses(t *testing.T) {
 		"AUCTION_JWT_KEY":             hex.EncodeToString(key),
 		"AUCTION_CLOSE_GRACE":         "500ms",
 		"AUCTION_SMTP_ADDR":           mail.Addr,
+		"AUCTION_OUTBID_WINDOW":       topoOutbidWindow.String(),
 		"AUCTION_LOG_FORMAT":          "json",
 		"AUCTION_HTTP_ADDR":           httpAddr,
 	}
@@ -327,6 +332,25 @@ func TestTopologyAcrossProcesses(t *testing.T) {
 		}
 		notes = append(notes, note{id, sellerID, kind})
 	}
+	// And one outbid notice to each bidder another overtook on an item: the
+	// whole run is in one window.
+	highest, told := map[string]string{}, map[note]bool{}
+	for _, v := range verdicts {
+		if !v.accepted {
+			continue
+		}
+		if h := highest[v.item]; h != "" && h != v.bidder && !told[note{v.item, h, "outbid"}] {
+			told[note{v.item, h, "outbid"}] = true
+			notes = append(notes, note{v.item, h, string(schemas.NotifyOutbid)})
+		}
+		highest[v.item] = v.bidder
+	}
+	noteID := func(n note) string {
+		if n.kind == string(schemas.NotifyOutbid) {
+			return notify.OutbidID(n.item, n.user, time.Now(), topoOutbidWindow)
+		}
+		return notify.ID(n.item, n.user, schemas.NotificationKind(n.kind))
+	}
 	for uid, u := range people {
 		var mine []string
 		for _, n := range notes {
@@ -359,7 +383,7 @@ func TestTopologyAcrossProcesses(t *testing.T) {
 	// the notification's Message-ID.
 	wantMail := map[string]string{} // Message-ID → recipient
 	for _, n := range notes {
-		wantMail[notify.MessageID(notify.ID(n.item, n.user, schemas.NotificationKind(n.kind)))] = people[n.user].email
+		wantMail[notify.MessageID(noteID(n))] = people[n.user].email
 	}
 	var counts map[string]int
 	procs.poll(t, topoOutOfBand, "an email for each notification", func() (bool, string) {

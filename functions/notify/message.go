@@ -33,25 +33,42 @@ func whyUnsold(ic schemas.ItemCompleted) string {
 	return "the reserve price was not met"
 }
 
-// email is the subject and body of the email for n about ic, to a user
-// called name (empty if the directory no longer knows them).
-func email(ic schemas.ItemCompleted, n Notification, name string) (subject, body string) {
-	switch n.Kind {
+// subject is the subject of the email about ic that says kind.
+func subject(ic schemas.ItemCompleted, kind schemas.NotificationKind) string {
+	switch kind {
 	case schemas.NotifyWon:
-		subject = "You won: " + ic.Title
+		return "You won: " + ic.Title
 	case schemas.NotifySold:
-		subject = "Sold: " + ic.Title
+		return "Sold: " + ic.Title
 	case schemas.NotifyUnsold:
-		subject = "Not sold: " + ic.Title
-	default:
-		subject = "Auction closed: " + ic.Title
+		return "Not sold: " + ic.Title
 	}
+	return "Auction closed: " + ic.Title
+}
+
+// outbidMessage is the notice to the bidder a overtook.
+func outbidMessage(a schemas.BidAccepted) string {
+	return fmt.Sprintf("Your bid of %s on %s has been outbid: the highest bid is now %s.",
+		a.Outbid.Amount, itemName(a), a.Amount)
+}
+
+// itemName is how a notice about a's item names it: its title, quoted, or
+// its id if the event carries no title.
+func itemName(a schemas.BidAccepted) string {
+	if a.Outbid != nil && a.Outbid.Title != "" {
+		return `"` + a.Outbid.Title + `"`
+	}
+	return "item " + a.ItemID
+}
+
+// emailBody is the email for n, to a user called name (empty if the
+// directory no longer knows them).
+func emailBody(n Notification, name string) string {
 	greeting := "Hello,"
 	if name != "" {
 		greeting = "Hello " + name + ","
 	}
-	body = greeting + "\n\n" + n.Message + "\n\nItem: " + ic.ItemID + "\n"
-	return subject, body
+	return greeting + "\n\n" + n.Message + "\n\nItem: " + n.ItemID + "\n"
 }
 
 // price is an amount as people read it (schemas.Money.String: "€1,250.00",

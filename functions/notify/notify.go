@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -114,7 +115,15 @@ type Deps struct {
 	// (default DefaultConcurrency). Their order does not matter: each is
 	// for one user and stands alone.
 	Concurrency int
+	// OutbidWindow is how often at most a bidder is told they were outbid
+	// on one item (default DefaultOutbidWindow).
+	OutbidWindow time.Duration
 }
+
+// DefaultOutbidWindow spaces the outbid notices of one bidder on one item:
+// in a bidding war the first tells them all they need, and the page shows
+// the rest live.
+const DefaultOutbidWindow = 5 * time.Minute
 
 // Notifier is the notify-bidders function.
 type Notifier struct {
@@ -131,6 +140,9 @@ func New(d Deps) *Notifier {
 	}
 	if d.Concurrency <= 0 {
 		d.Concurrency = DefaultConcurrency
+	}
+	if d.OutbidWindow <= 0 {
+		d.OutbidWindow = DefaultOutbidWindow
 	}
 	return &Notifier{d: d}
 }
@@ -152,16 +164,38 @@ func (n *Notifier) Handle(ctx context.Context, done []schemas.ItemCompleted) ([]
 		}
 	}
 	var todo []draft
-	seen := map[string]bool{} // the same event twice in one batch
 	for _, ic := range done {
-		for _, d := range drafts(ic) {
-			if id := d.id(); !seen[id] {
-				seen[id] = true
-				todo = append(todo, d)
-			}
+		todo = append(todo, drafts(ic)...)
+	}
+	return n.deliverAll(ctx, todo)
+}
+
+// HandleOutbid tells each bidder whose highest bid one of accepted
+// overtook that they have been outbid ("outbid"), at most once per item
+// in each window of Deps.OutbidWindow (by the overtaking bid's decision
+// time, so a redelivery falls in the same window and is the same
+// notification). It returns the NotificationSent of each, as Handle does.
+func (n *Notifier) HandleOutbid(ctx context.Context, accepted []schemas.BidAccepted) ([]schemas.NotificationSent, error) {
+	var todo []draft
+	for _, a := range accepted {
+		if d, ok := outbidDraft(a, n.d.OutbidWindow); ok {
+			todo = append(todo, d)
 		}
 	}
+	return n.deliverAll(ctx, todo)
+}
 
+// deliverAll delivers each draft once, however often the batch names it,
+// up to Deps.Concurrency at a time, and returns their events in order.
+func (n *Notifier) deliverAll(ctx context.Context, drafts []draft) ([]schemas.NotificationSent, error) {
+	var todo []draft
+	seen := map[string]bool{} // the same event twice in one batch
+	for _, d := range drafts {
+		if !seen[d.id] {
+			seen[d.id] = true
+			todo = append(todo, d)
+		}
+	}
 	sent := make([]*schemas.NotificationSent, len(todo))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(n.d.Concurrency)
@@ -172,7 +206,7 @@ func (n *Notifier) Handle(ctx context.Context, done []schemas.ItemCompleted) ([]
 		g.Go(func() error {
 			ev, err := n.deliver(gctx, d)
 			if err != nil {
-				return fmt.Errorf("notify %s: %w", d.id(), err)
+				return fmt.Errorf("notify %s: %w", d.id, err)
 			}
 			sent[i] = &ev
 			return nil
@@ -184,7 +218,7 @@ func (n *Notifier) Handle(ctx context.Context, done []schemas.ItemCompleted) ([]
 	out := make([]schemas.NotificationSent, 0, len(sent))
 	for i, ev := range sent {
 		if ev == nil { // never started: ctx ended before its turn
-			return nil, fmt.Errorf("notify %s: %w", todo[i].id(), context.Cause(ctx))
+			return nil, fmt.Errorf("notify %s: %w", todo[i].id, context.Cause(ctx))
 		}
 		out = append(out, *ev)
 	}
@@ -201,17 +235,17 @@ func (n *Notifier) deliver(ctx context.Context, d draft) (schemas.NotificationSe
 		// the account comes back, and nobody can fix a missing address by
 		// retrying.
 		n.d.Log.WarnContext(ctx, "user not in directory; notifying in the inbox only",
-			"notification", d.id(), "user", d.userID, "item", d.item.ItemID)
+			"notification", d.id, "user", d.userID, "item", d.itemID)
 	case err != nil:
 		return schemas.NotificationSent{}, fmt.Errorf("look up user: %w", err)
 	}
 
 	stored, fresh, err := n.d.Outbox.Reserve(ctx, Notification{
-		ID:      d.id(),
+		ID:      d.id,
 		UserID:  d.userID,
-		ItemID:  d.item.ItemID,
+		ItemID:  d.itemID,
 		Kind:    d.kind,
-		Message: message(d.item, d.kind),
+		Message: d.message,
 		At:      n.d.Now(),
 		Email:   u.Email,
 	})
@@ -228,8 +262,7 @@ func (n *Notifier) deliver(ctx context.Context, d draft) (schemas.NotificationSe
 		n.d.Log.InfoContext(ctx, "resuming an unfinished notification", "notification", stored.ID)
 	}
 	if stored.Email != "" {
-		subject, body := email(d.item, stored, u.Name)
-		if err := n.d.Mailer.Send(ctx, stored.Email, subject, body, stored.ID); err != nil {
+		if err := n.d.Mailer.Send(ctx, stored.Email, d.subject, emailBody(stored, u.Name), stored.ID); err != nil {
 			return schemas.NotificationSent{}, fmt.Errorf("send email: %w", err)
 		}
 	}
@@ -243,12 +276,17 @@ func (n *Notifier) deliver(ctx context.Context, d draft) (schemas.NotificationSe
 // draft is a notification the notifier means to deliver, before the intent
 // is recorded.
 type draft struct {
-	item   schemas.ItemCompleted
-	userID string
-	kind   schemas.NotificationKind
+	id, itemID, userID string
+	kind               schemas.NotificationKind
+	// message is what the inbox shows and the email says; subject is the
+	// email's.
+	message, subject string
 }
 
-func (d draft) id() string { return ID(d.item.ItemID, d.userID, d.kind) }
+func completionDraft(ic schemas.ItemCompleted, userID string, kind schemas.NotificationKind) draft {
+	return draft{id: ID(ic.ItemID, userID, kind), itemID: ic.ItemID, userID: userID, kind: kind,
+		message: message(ic, kind), subject: subject(ic, kind)}
+}
 
 // drafts lists who is told what about ic: the winner, then the other bidders
 // in the order the event names them, then the seller.
@@ -257,7 +295,7 @@ func drafts(ic schemas.ItemCompleted) []draft {
 	winner := ""
 	if ic.Sold && ic.WinnerID != "" {
 		winner = ic.WinnerID
-		out = append(out, draft{ic, winner, schemas.NotifyWon})
+		out = append(out, completionDraft(ic, winner, schemas.NotifyWon))
 	}
 	for _, b := range ic.Bidders {
 		// The seller cannot bid (the processor rejects it), but an event
@@ -265,13 +303,31 @@ func drafts(ic schemas.ItemCompleted) []draft {
 		if b == "" || b == winner || b == ic.SellerID {
 			continue
 		}
-		out = append(out, draft{ic, b, schemas.NotifyLost})
+		out = append(out, completionDraft(ic, b, schemas.NotifyLost))
 	}
 	kind := schemas.NotifyUnsold
 	if ic.Sold {
 		kind = schemas.NotifySold
 	}
-	return append(out, draft{ic, ic.SellerID, kind})
+	return append(out, completionDraft(ic, ic.SellerID, kind))
+}
+
+// OutbidID is the id of the notice to userID that they were outbid on
+// itemID by a bid decided at decidedAt: one id for each window of that
+// length, numbered from the Unix epoch.
+func OutbidID(itemID, userID string, decidedAt time.Time, window time.Duration) string {
+	return ID(itemID, userID, schemas.NotifyOutbid) + "/" + strconv.FormatInt(decidedAt.UnixNano()/int64(window), 10)
+}
+
+// outbidDraft is the notice a's overtaken bidder is sent, if a overtook
+// another bidder's bid.
+func outbidDraft(a schemas.BidAccepted, window time.Duration) (draft, bool) {
+	ob := a.Outbid
+	if ob == nil || ob.BidderID == "" || ob.BidderID == a.BidderID {
+		return draft{}, false
+	}
+	return draft{id: OutbidID(a.ItemID, ob.BidderID, a.DecidedAt, window), itemID: a.ItemID, userID: ob.BidderID,
+		kind: schemas.NotifyOutbid, message: outbidMessage(a), subject: "Outbid: " + itemName(a)}, true
 }
 
 func sentEvent(n Notification, at time.Time) schemas.NotificationSent {

@@ -117,25 +117,23 @@ func checkMails(t *testing.T, got []notifytest.Mail, want []wantMail) {
 		}
 		t.Fatalf("emails: got %d %v, want %d", len(got), to, len(want))
 	}
+	// By recipient and notification: one person may be sent several.
 	byTo := map[string]notifytest.Mail{}
 	for _, m := range got {
 		if len(m.To) != 1 {
 			t.Errorf("email %q: got recipients %v, want one", m.Subject, m.To)
 			continue
 		}
-		byTo[m.To[0]] = m
+		byTo[m.To[0]+" "+m.Header.Get("Message-Id")] = m
 	}
 	for _, w := range want {
-		m, ok := byTo[w.to]
+		m, ok := byTo[w.to+" "+notify.MessageID(w.id)]
 		if !ok {
-			t.Errorf("no email to %s", w.to)
+			t.Errorf("no email to %s with the Message-ID of %s", w.to, w.id)
 			continue
 		}
 		if m.Subject != w.subject {
 			t.Errorf("email to %s: subject: got %q, want %q", w.to, m.Subject, w.subject)
-		}
-		if got, want := m.Header.Get("Message-Id"), notify.MessageID(w.id); got != want {
-			t.Errorf("email to %s: Message-ID: got %q, want %q", w.to, got, want)
 		}
 		if got := m.Header.Get("To"); got != "<"+w.to+">" {
 			t.Errorf("email to %s: To header: got %q, want %q", w.to, got, "<"+w.to+">")
@@ -556,4 +554,79 @@ type failingUsers struct{ err error }
 
 func (f failingUsers) Get(context.Context, string) (userdir.User, error) {
 	return userdir.User{}, f.err
+}
+
+// accepted is bidder's accepted bid of amount (EUR cents) on item-1 at at,
+// overtaking over's bid of overAmount ("" for none).
+func accepted(bidID, bidder string, amount int64, over string, overAmount int64, at time.Time) schemas.BidAccepted {
+	a := schemas.BidAccepted{BidID: bidID, ItemID: "item-1", BidderID: bidder,
+		Amount: schemas.Money{Amount: amount, Currency: "EUR"}, PlacedAt: at.Add(-time.Second), DecidedAt: at, BidCount: 1}
+	if over != "" {
+		a.Outbid = &schemas.Outbid{BidID: "bid-of-" + over, BidderID: over,
+			Amount: schemas.Money{Amount: overAmount, Currency: "EUR"}, Title: "Brass telescope"}
+	}
+	return a
+}
+
+// TestHandleOutbid: a bidder whose bid is overtaken by another's is told,
+// by email and in the inbox, once per item in each window however often
+// they are overtaken in it; nobody is told of a first bid or of raising
+// their own; and a redelivered batch sends nothing more.
+func TestHandleOutbid(t *testing.T) {
+	for _, ob := range outboxes() {
+		t.Run(ob.name, func(t *testing.T) {
+			t.Parallel()
+			ms := notifytest.StartMailServer(t, notifytest.MailServerOptions{})
+			outbox := ob.new(t)
+			window := time.Minute
+			n := notify.New(notify.Deps{Outbox: outbox, Mailer: newMailer(ms), Users: directory(t), Now: clock(), OutbidWindow: window})
+
+			w0 := closedAt.Truncate(window)
+			batch := []schemas.BidAccepted{
+				accepted("b1", "bob", 10000, "", 0, w0.Add(time.Second)),                  // the first bid: nobody outbid
+				accepted("b2", "bob", 11000, "bob", 10000, w0.Add(2*time.Second)),         // bob raises his own
+				accepted("b3", "ada", 12000, "bob", 11000, w0.Add(3*time.Second)),         // bob outbid
+				accepted("b4", "bob", 13000, "ada", 12000, w0.Add(4*time.Second)),         // ada outbid
+				accepted("b5", "cy", 14000, "bob", 13000, w0.Add(5*time.Second)),          // bob again, same window
+				accepted("b6", "bob", 15000, "cy", 14000, w0.Add(window-time.Nanosecond)), // cy outbid
+				accepted("b7", "ada", 16000, "bob", 15000, w0.Add(window)),                // bob, next window
+			}
+			first, err := n.HandleOutbid(t.Context(), batch)
+			if err != nil {
+				t.Fatalf("HandleOutbid: %v", err)
+			}
+			id := func(user string, at time.Time) string { return notify.OutbidID("item-1", user, at, window) }
+			bob0, ada0, cy0, bob1 := id("bob", w0), id("ada", w0), id("cy", w0), id("bob", w0.Add(window))
+			var gotIDs []string
+			for _, ev := range first {
+				gotIDs = append(gotIDs, ev.NotificationID)
+				if ev.Kind != schemas.NotifyOutbid || ev.ItemID != "item-1" {
+					t.Errorf("event %s: got %+v, want an outbid notice about item-1", ev.NotificationID, ev)
+				}
+			}
+			if want := []string{bob0, ada0, cy0, bob1}; !slices.Equal(gotIDs, want) {
+				t.Fatalf("notices: got %q, want %q", gotIDs, want)
+			}
+			if bob0 == bob1 {
+				t.Fatalf("two windows share the id %s", bob0)
+			}
+			want := []wantMail{
+				{"bob@example.com", `Outbid: "Brass telescope"`, bob0, []string{"Hello Bob Bidder,", `Your bid of €110.00 on "Brass telescope" has been outbid: the highest bid is now €120.00.`}},
+				{"ada@example.com", `Outbid: "Brass telescope"`, ada0, []string{"€120.00", "€130.00"}},
+				{"cy@example.com", `Outbid: "Brass telescope"`, cy0, []string{"€140.00", "€150.00"}},
+				{"bob@example.com", `Outbid: "Brass telescope"`, bob1, []string{"€150.00", "€160.00"}},
+			}
+			checkMails(t, ms.Mails(), want)
+
+			again, err := n.HandleOutbid(t.Context(), batch)
+			if err != nil {
+				t.Fatalf("HandleOutbid again: %v", err)
+			}
+			checkMails(t, ms.Mails(), want)
+			checkInbox(t, outbox, map[string][]string{"bob": {bob0, bob1}, "ada": {ada0}, "cy": {cy0}})
+			if !reflect.DeepEqual(again, first) {
+				t.Errorf("events of the redelivery:\ngot  %+v\nwant %+v", again, first)
+			}
+		})
+	}
 }

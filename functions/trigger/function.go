@@ -38,7 +38,8 @@ type Func[T any] func(ctx context.Context, events []Event[T]) ([]Output, error)
 // carries, valid against its schema, under the key its data names), so a
 // function refuses exactly what the stream processor refuses: such a record
 // is reported as a permanent *RecordError, and dead-lettered, after fn has
-// had the events before it.
+// had the events before it. A sound event of another type the topic
+// carries (a rejection, to a function of accepted bids) is passed over.
 //
 // The outputs fn returns are written through out, acknowledged, before the
 // batch counts as done: a call that fails after some were written is
@@ -47,25 +48,34 @@ type Func[T any] func(ctx context.Context, events []Event[T]) ([]Output, error)
 func Function[T any](topic, eventType string, out Writer, fn Func[T]) Handler {
 	return func(ctx context.Context, batch []Record) error {
 		events := make([]Event[T], 0, len(batch))
+		at := make([]int, 0, len(batch)) // each event's index in batch
 		for i, rec := range batch {
 			e, data, err := schemas.ReadAs[T](topic, eventType, rec.Message)
+			if errors.Is(err, schemas.ErrOtherType) {
+				continue
+			}
 			if err != nil {
 				if len(events) > 0 {
-					if err := callFunc(ctx, out, fn, events); err != nil {
+					if err := callFunc(ctx, out, fn, events, at); err != nil {
 						return err
 					}
 				}
 				return &RecordError{Index: i, Err: err, Permanent: true}
 			}
 			events = append(events, Event[T]{ID: e.ID(), Subject: e.Subject(), Time: e.Time(), Data: data, Record: rec})
+			at = append(at, i)
 		}
-		return callFunc(ctx, out, fn, events)
+		if len(events) == 0 {
+			return nil
+		}
+		return callFunc(ctx, out, fn, events, at)
 	}
 }
 
-// callFunc runs fn on events and writes what it returns, also when it returns a
-// *RecordError along with them.
-func callFunc[T any](ctx context.Context, out Writer, fn Func[T], events []Event[T]) error {
+// callFunc runs fn on events and writes what it returns, also when it
+// returns a *RecordError along with them; at maps an event's index to its
+// record's in the batch, which the error then counts in.
+func callFunc[T any](ctx context.Context, out Writer, fn Func[T], events []Event[T], at []int) error {
 	outs, err := fn(ctx, events)
 	var re *RecordError
 	if err != nil && !errors.As(err, &re) {
@@ -73,6 +83,11 @@ func callFunc[T any](ctx context.Context, out Writer, fn Func[T], events []Event
 	}
 	if werr := write(ctx, out, outs, events); werr != nil {
 		return werr
+	}
+	if re != nil && re.Index >= 0 && re.Index < len(at) {
+		moved := *re
+		moved.Index = at[re.Index]
+		return &moved
 	}
 	return err
 }

@@ -52,9 +52,27 @@ func closeDue(t *testing.T, n int, key string) trigger.Record {
 	t.Helper()
 	item := fmt.Sprintf("item-%d", n)
 	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	e, err := schemas.NewEvent(schemas.TypeCloseDue, schemas.Meta{
+	return eventRecord(t, n, schemas.TypeCloseDue, schemas.Meta{
 		ID: item + ".close-due", Source: "/test", Subject: item, Key: key, Time: at,
 	}, schemas.CloseDue{ItemID: item, EndsAt: at, CloseAt: at})
+}
+
+// bidPlaced is a bid on item "item-<n>": an event auction.bids carries
+// besides close-dues.
+func bidPlaced(t *testing.T, n int) trigger.Record {
+	t.Helper()
+	item := fmt.Sprintf("item-%d", n)
+	at := time.Date(2026, 5, 1, 11, 0, 0, 0, time.UTC)
+	return eventRecord(t, n, schemas.TypeBidPlaced, schemas.Meta{
+		ID: item + ".bid", Source: "/test", Subject: item, Key: item, Time: at,
+	}, schemas.BidPlaced{BidID: item + ".bid", ItemID: item, Bidder: schemas.Party{ID: "u-1", Name: "One"},
+		Amount: schemas.Money{Amount: 100, Currency: "EUR"}, PlacedAt: at})
+}
+
+// eventRecord is the event of type and data as the record at offset n.
+func eventRecord(t *testing.T, n int, typ string, meta schemas.Meta, data any) trigger.Record {
+	t.Helper()
+	e, err := schemas.NewEvent(typ, meta, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +124,14 @@ func TestFunction(t *testing.T) {
 			batch: []trigger.Record{closeDue(t, 0, "item-0"), closeDue(t, 1, "item-1")},
 			fn:    echo(1, errFn), wantIndex: 1, wantErr: errFn.Error(),
 			want: []string{"item-0.out@auction.analytics <- item-0.close-due"}},
+		{name: "events of the topic's other types are passed over",
+			batch: []trigger.Record{bidPlaced(t, 0), closeDue(t, 1, "item-1"), bidPlaced(t, 2), closeDue(t, 3, "item-3")},
+			fn:    echo(-1, nil), wantIndex: -1,
+			want: []string{"item-1.out@auction.analytics <- item-1.close-due", "item-3.out@auction.analytics <- item-3.close-due"}},
+		{name: "a function's record error among passed-over events names its record in the batch",
+			batch: []trigger.Record{bidPlaced(t, 0), closeDue(t, 1, "item-1"), bidPlaced(t, 2), closeDue(t, 3, "item-3")},
+			fn:    echo(1, errFn), wantIndex: 3, wantErr: errFn.Error(),
+			want: []string{"item-1.out@auction.analytics <- item-1.close-due"}},
 		{name: "outputs that cannot be written fail the batch",
 			batch: []trigger.Record{closeDue(t, 0, "item-0")}, fn: echo(-1, nil), writeErr: errFn,
 			wantIndex: -1, wantErr: errFn.Error()},

@@ -170,7 +170,7 @@ func placeBid(s State, b schemas.BidPlaced, prior *Verdict, offset int64, now ti
 		// Decided before: the event that carried the verdict may be what was
 		// lost (a crash between the table write and the output write), so
 		// it is emitted again, identical, and consumers drop the duplicate.
-		return s, []Output{v.output(b.BidID, b.ItemID)}
+		return s, []Output{v.output(b.BidID, b.ItemID, s.Item)}
 	}
 	if s.Item == nil {
 		if slices.ContainsFunc(s.Pending, func(p schemas.BidPlaced) bool { return p.BidID == b.BidID }) {
@@ -184,7 +184,7 @@ func placeBid(s State, b schemas.BidPlaced, prior *Verdict, offset int64, now ti
 				Offset: offset, Reason: schemas.ReasonUnknownItem,
 				Detail: fmt.Sprintf("the item has not arrived and %d bids already wait for it", len(s.Pending))}
 			s.Recent = remember(s.Recent, v)
-			return s, []Output{v.output(b.BidID, b.ItemID)}
+			return s, []Output{v.output(b.BidID, b.ItemID, s.Item)}
 		}
 		s.Pending = append(slices.Clip(s.Pending), b)
 		s.Status = StatusAwaitingItem
@@ -195,6 +195,9 @@ func placeBid(s State, b schemas.BidPlaced, prior *Verdict, offset int64, now ti
 	v = Verdict{BidID: b.BidID, BidderID: b.Bidder.ID, Amount: b.Amount, PlacedAt: b.PlacedAt, DecidedAt: now, Offset: offset}
 	v.Reason, v.Detail = judge(s, b)
 	if v.Reason == "" {
+		if h := s.Highest; h != nil && h.BidderID != b.Bidder.ID {
+			v.Outbid = h
+		}
 		s.Highest = &Bid{BidID: b.BidID, BidderID: b.Bidder.ID, Amount: b.Amount, PlacedAt: b.PlacedAt}
 		s.BidCount++
 		v.BidCount = s.BidCount
@@ -203,17 +206,24 @@ func placeBid(s State, b schemas.BidPlaced, prior *Verdict, offset int64, now ti
 		}
 	}
 	s.Recent = remember(s.Recent, v)
-	return s, []Output{v.output(b.BidID, b.ItemID)}
+	return s, []Output{v.output(b.BidID, b.ItemID, s.Item)}
 }
 
-// output is the result event of a verdict; the same verdict always gives
-// the same event.
-func (v Verdict) output(bidID, itemID string) Output {
+// output is the result event of a verdict on a bid of item (nil while it
+// has not arrived); the same verdict always gives the same event.
+func (v Verdict) output(bidID, itemID string, item *schemas.ItemPlaced) Output {
 	o := Output{Topic: schemas.TopicBidResults, ID: bidID + ".result", Offset: v.Offset}
 	if v.Reason == "" {
 		o.Type = schemas.TypeBidAccepted
-		o.Data = schemas.BidAccepted{BidID: bidID, ItemID: itemID, BidderID: v.BidderID, Amount: v.Amount,
+		a := schemas.BidAccepted{BidID: bidID, ItemID: itemID, BidderID: v.BidderID, Amount: v.Amount,
 			PlacedAt: v.PlacedAt, DecidedAt: v.DecidedAt, BidCount: v.BidCount}
+		if ob := v.Outbid; ob != nil {
+			a.Outbid = &schemas.Outbid{BidID: ob.BidID, BidderID: ob.BidderID, Amount: ob.Amount}
+			if item != nil {
+				a.Outbid.Title = item.Title
+			}
+		}
+		o.Data = a
 		return o
 	}
 	o.Type = schemas.TypeBidRejected
@@ -307,7 +317,8 @@ func BidStatuses(in Input, next State, outs []Output, now time.Time) []schemas.B
 		case schemas.BidAccepted:
 			recs = append(recs, schemas.BidStatus{BidID: d.BidID, ItemID: d.ItemID, BidderID: d.BidderID,
 				Amount: d.Amount, Status: schemas.StatusAccepted, UpdatedAt: now,
-				PlacedAt: d.PlacedAt, DecidedAt: d.DecidedAt, BidCount: d.BidCount, Offset: o.Offset})
+				PlacedAt: d.PlacedAt, DecidedAt: d.DecidedAt, BidCount: d.BidCount, Offset: o.Offset,
+				Outbid: untitled(d.Outbid)})
 		case schemas.BidRejected:
 			recs = append(recs, schemas.BidStatus{BidID: d.BidID, ItemID: d.ItemID, BidderID: d.BidderID,
 				Amount: d.Amount, Status: schemas.StatusRejected, Reason: d.Reason, Detail: d.Detail, UpdatedAt: now,
@@ -336,6 +347,9 @@ func PriorVerdict(st *schemas.BidStatus, b schemas.BidPlaced) *Verdict {
 	switch st.Status {
 	case schemas.StatusAccepted:
 		v.BidCount = st.BidCount
+		if ob := st.Outbid; ob != nil {
+			v.Outbid = &Bid{BidID: ob.BidID, BidderID: ob.BidderID, Amount: ob.Amount}
+		}
 	case schemas.StatusRejected:
 		v.Reason, v.Detail = st.Reason, st.Detail
 		if v.Reason == "" {
@@ -351,4 +365,15 @@ func PriorVerdict(st *schemas.BidStatus, b schemas.BidPlaced) *Verdict {
 		v.DecidedAt = st.UpdatedAt
 	}
 	return &v
+}
+
+// untitled is a copy of ob without the item's title, as verdicts and
+// bid statuses keep it.
+func untitled(ob *schemas.Outbid) *schemas.Outbid {
+	if ob == nil {
+		return nil
+	}
+	c := *ob
+	c.Title = ""
+	return &c
 }

@@ -156,6 +156,8 @@ func TestDecideBidAccepted(t *testing.T) {
 		bid         schemas.BidPlaced
 		wantCount   int
 		wantBidders []string
+		// wantOutbid is the bid of another bidder that bid overtakes.
+		wantOutbid *schemas.Outbid
 	}{
 		{
 			name:        "first bid at the starting price",
@@ -175,6 +177,8 @@ func TestDecideBidAccepted(t *testing.T) {
 			bid:         mkBid(item, "bid-2", "bob", 162500, placed),
 			wantCount:   2,
 			wantBidders: []string{"alice", "bob"},
+			wantOutbid: &schemas.Outbid{BidID: "bid-1", BidderID: "alice",
+				Amount: schemas.Money{Amount: 160000, Currency: "GBP"}, Title: item.Title},
 		},
 		{
 			name:        "a bidder raising their own bid is listed once",
@@ -192,6 +196,8 @@ func TestDecideBidAccepted(t *testing.T) {
 			bid:         mkBid(item, "bid-3", "alice", 160000, placed),
 			wantCount:   3,
 			wantBidders: []string{"alice", "bob"},
+			wantOutbid: &schemas.Outbid{BidID: "bid-2", BidderID: "bob",
+				Amount: schemas.Money{Amount: 152500, Currency: "GBP"}, Title: item.Title},
 		},
 		{
 			name:        "placed one nanosecond before the end",
@@ -212,7 +218,7 @@ func TestDecideBidAccepted(t *testing.T) {
 				Topic: schemas.TopicBidResults, Type: schemas.TypeBidAccepted, ID: tc.bid.BidID + ".result",
 				Data: schemas.BidAccepted{
 					BidID: tc.bid.BidID, ItemID: item.ItemID, BidderID: tc.bid.Bidder.ID, Amount: tc.bid.Amount,
-					PlacedAt: tc.bid.PlacedAt, DecidedAt: now, BidCount: tc.wantCount,
+					PlacedAt: tc.bid.PlacedAt, DecidedAt: now, BidCount: tc.wantCount, Outbid: tc.wantOutbid,
 				},
 			}
 			if !reflect.DeepEqual(outs[0], wantOut) {
@@ -563,6 +569,10 @@ func TestDecideEarlyBids(t *testing.T) {
 		want := schemas.BidAccepted{
 			BidID: b.BidID, ItemID: item.ItemID, BidderID: b.Bidder.ID, Amount: b.Amount,
 			PlacedAt: b.PlacedAt, DecidedAt: now, BidCount: i + 1,
+		}
+		if i > 0 { // each overtook the one before, in placedAt order
+			p := wantOrder[i-1]
+			want.Outbid = &schemas.Outbid{BidID: p.BidID, BidderID: p.Bidder.ID, Amount: p.Amount, Title: item.Title}
 		}
 		if !reflect.DeepEqual(acc, want) {
 			t.Fatalf("output %d: got %+v, want %+v", i, acc, want)
@@ -953,6 +963,8 @@ func TestDecideBidsAgainstModel(t *testing.T) {
 
 		// The reference model.
 		var highest *modelBid
+		// outbid is the bid each accepted bid overtook from another bidder.
+		outbid := map[string]*modelBid{}
 		seen := map[string]bool{}
 		wantCount := 0
 		wantBidders := []string{}
@@ -968,6 +980,9 @@ func TestDecideBidsAgainstModel(t *testing.T) {
 				(highest == nil || b.Amount.Amount >= highest.amount+inc)
 			if !ok {
 				continue
+			}
+			if highest != nil && highest.bidder != b.Bidder.ID {
+				outbid[b.BidID] = highest
 			}
 			highest = &modelBid{b.BidID, b.Bidder.ID, b.Amount.Currency, b.Amount.Amount, b.PlacedAt}
 			wantCount++
@@ -992,6 +1007,17 @@ func TestDecideBidsAgainstModel(t *testing.T) {
 				t.Fatalf("sequence %d: bid %s redelivered gave %+v, want the first result %+v", seq, b.BidID, outs[0], prev)
 			}
 			results[b.BidID] = outs[0]
+			a, ok := outs[0].Data.(schemas.BidAccepted)
+			if !ok {
+				continue
+			}
+			switch want := outbid[b.BidID]; {
+			case want == nil && a.Outbid != nil:
+				t.Fatalf("sequence %d: bid %s outbid %+v, want nobody", seq, b.BidID, *a.Outbid)
+			case want != nil && (a.Outbid == nil || *a.Outbid != schemas.Outbid{BidID: want.id, BidderID: want.bidder,
+				Amount: schemas.Money{Amount: want.amount, Currency: want.currency}, Title: item.Title}):
+				t.Fatalf("sequence %d: bid %s outbid %+v, want %+v", seq, b.BidID, a.Outbid, *want)
+			}
 		}
 		if len(results) != len(seen) {
 			t.Fatalf("sequence %d: got results for %d bid ids, want %d", seq, len(results), len(seen))

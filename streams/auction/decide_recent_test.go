@@ -78,7 +78,16 @@ func TestDecideDuplicateBeyondRecent(t *testing.T) {
 		// request that was stamped again at the edge may have it.
 		again       schemas.BidPlaced
 		wantVerdict string
+		// before are bids accepted ahead of first.
+		before []schemas.BidPlaced
 	}{
+		{
+			name:        "accepted bid that outbid another bidder",
+			before:      []schemas.BidPlaced{mkBid(item, "bid-zed", "zed", 150000, placed.Add(-time.Minute))},
+			first:       mkBid(item, "bid-first", "alice", 160000, placed),
+			again:       mkBid(item, "bid-first", "alice", 160000, placed),
+			wantVerdict: auction.VerdictAccepted,
+		},
 		{
 			name:        "accepted first bid",
 			first:       mkBid(item, "bid-first", "alice", 150000, placed),
@@ -100,7 +109,7 @@ func TestDecideDuplicateBeyondRecent(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := openWith(t, item)
+			s := openWith(t, item, tc.before...)
 			in := auction.Input{EventID: tc.first.BidID, Bid: &tc.first}
 			s, first := decide(t, s, in, decidedAt)
 			if len(first) != 1 || verdictOf(s, tc.first.BidID) != tc.wantVerdict {
@@ -113,6 +122,9 @@ func TestDecideDuplicateBeyondRecent(t *testing.T) {
 				t.Fatalf("got bid statuses %+v, want 1", recs)
 			}
 			st := roundTrip(t, recs[0])
+			if a, ok := first[0].Data.(schemas.BidAccepted); ok && len(tc.before) > 0 && a.Outbid == nil {
+				t.Fatalf("first delivery: got %+v, want it to name the bid it outbid", a)
+			}
 
 			for _, b := range risingBids(item, auction.RecentVerdicts, placed.Add(time.Minute)) {
 				b.BidID = "later-" + b.BidID

@@ -26,28 +26,30 @@ import (
 // State or to anything it holds and the codec misses it.
 //
 // Upgrading: the readers of the table (gateways, processors recovering it)
-// read both forms, but a reader of an earlier version reads only JSON, so
-// upgrade every gateway before the processors start writing binary rows.
-// A field added to State needs a new version byte, written only once every
-// reader knows it.
+// read every earlier form, but a reader of an earlier version knows only
+// the forms before it, so upgrade every gateway before the processors
+// start writing rows of a new version. A field added to State needs a new
+// version byte; TestRowCodecReadsV1Rows keeps the rows of version 1
+// readable.
 
-// rowV1 opens a binary row. JSON rows open with '{'.
-const rowV1 = 0xb1
+// rowV1 and rowV2 open a binary row; JSON rows open with '{'. Version 2
+// adds the bid a verdict overtook (Verdict.Outbid). Rows are written in
+// version 2 and read in either.
+const (
+	rowV1 = 0xb1
+	rowV2 = 0xb2
+)
 
 // EncodeRow encodes an auction's state as the group table stores it.
 func EncodeRow(s *State) []byte {
 	w := rowWriter{b: make([]byte, 0, 256+len(s.Recent)*128+len(s.Pending)*160)}
-	w.b = append(w.b, rowV1)
+	w.b = append(w.b, rowV2)
 	w.str(string(s.Status))
 	if w.present(s.Item != nil) {
 		w.item(s.Item)
 	}
 	if w.present(s.Highest != nil) {
-		h := s.Highest
-		w.str(h.BidID)
-		w.str(h.BidderID)
-		w.money(h.Amount)
-		w.time(h.PlacedAt)
+		w.highest(s.Highest)
 	}
 	w.int(int64(s.BidCount))
 	w.strs(s.Bidders)
@@ -63,6 +65,9 @@ func EncodeRow(s *State) []byte {
 		w.time(v.DecidedAt)
 		w.int(int64(v.BidCount))
 		w.int(v.Offset)
+		if w.present(v.Outbid != nil) {
+			w.highest(v.Outbid)
+		}
 	}
 	w.uint(uint64(len(s.Pending)))
 	for i := range s.Pending {
@@ -98,12 +103,12 @@ func DecodeRow(b []byte) (*State, error) {
 		}
 		return &s, nil
 	}
-	if b[0] != rowV1 {
+	if b[0] != rowV1 && b[0] != rowV2 {
 		return nil, fmt.Errorf("auction table: row of unknown version %#x", b[0])
 	}
 	// Every string of the row is a slice of one copy of it: one allocation
 	// for all of them, and nothing aliases b, which belongs to the caller.
-	r := rowReader{s: string(b[1:])}
+	r := rowReader{s: string(b[1:]), v: b[0]}
 	var s State
 	s.Status = Status(r.str())
 	if r.present() {
@@ -111,7 +116,7 @@ func DecodeRow(b []byte) (*State, error) {
 		r.item(s.Item)
 	}
 	if r.present() {
-		s.Highest = &Bid{BidID: r.str(), BidderID: r.str(), Amount: r.money(), PlacedAt: r.time()}
+		s.Highest = r.highest()
 	}
 	s.BidCount = int(r.int())
 	s.Bidders = r.strs(false)
@@ -128,6 +133,9 @@ func DecodeRow(b []byte) (*State, error) {
 			v.DecidedAt = r.time()
 			v.BidCount = int(r.int())
 			v.Offset = r.int()
+			if r.v >= rowV2 && r.present() {
+				v.Outbid = r.highest()
+			}
 		}
 	}
 	if n := r.count(); n > 0 {
@@ -230,6 +238,13 @@ func (w *rowWriter) item(it *schemas.ItemPlaced) {
 	w.time(it.PlacedAt)
 }
 
+func (w *rowWriter) highest(h *Bid) {
+	w.str(h.BidID)
+	w.str(h.BidderID)
+	w.money(h.Amount)
+	w.time(h.PlacedAt)
+}
+
 func (w *rowWriter) bid(b *schemas.BidPlaced) {
 	w.str(b.BidID)
 	w.str(b.ItemID)
@@ -260,6 +275,7 @@ func (w *rowWriter) completed(c *schemas.ItemCompleted) {
 // after it returns zero values, and DecodeRow reports it once.
 type rowReader struct {
 	s   string
+	v   byte // the row's version
 	err error
 }
 
@@ -378,6 +394,10 @@ func (r *rowReader) item(it *schemas.ItemPlaced) {
 	it.MinIncrement = r.money()
 	it.EndsAt = r.time()
 	it.PlacedAt = r.time()
+}
+
+func (r *rowReader) highest() *Bid {
+	return &Bid{BidID: r.str(), BidderID: r.str(), Amount: r.money(), PlacedAt: r.time()}
 }
 
 func (r *rowReader) bid(b *schemas.BidPlaced) {

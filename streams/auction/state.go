@@ -103,6 +103,9 @@ type Verdict struct {
 	// Offset is where the record it decided lies in its partition of
 	// auction.bids (0 for a bid held for its item).
 	Offset int64 `json:"offset,omitempty"`
+	// Outbid, for an accepted bid, is the highest bid it overtook when
+	// another bidder placed that (see schemas.BidAccepted.Outbid).
+	Outbid *Bid `json:"outbid,omitempty"`
 }
 
 // Verdict returns the verdict on bidID if it is among the recent ones.

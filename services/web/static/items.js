@@ -227,6 +227,9 @@ export async function itemView(view, id) {
   const priceEl = h('p', { id: 'price', class: 'price' });
   const priceLabel = h('p', { class: 'label', id: 'price-label' });
   const priceNote = h('p', { id: 'price-note', class: 'hint' });
+  // Told live when someone overtakes the reader's highest bid; the
+  // outbid notice in their inbox follows out of band.
+  const outbidEl = h('p', { id: 'outbid-notice', class: 'outbid-notice', role: 'alert', hidden: true });
   const statusEl = h('dd', { id: 'item-status' });
   const countdown = h('span', { id: 'countdown' });
   const reserveEl = h('dd', { id: 'reserve' });
@@ -242,7 +245,7 @@ export async function itemView(view, id) {
       it.description ? h('p', { class: 'description' }, it.description) : null,
       h('div', { class: 'columns' },
         h('section', { class: 'card', 'aria-labelledby': 'price-label' },
-          priceLabel, priceEl, priceNote,
+          priceLabel, priceEl, priceNote, outbidEl,
           h('dl', { class: 'facts' },
             h('dt', {}, 'Status'), statusEl,
             h('dt', {}, 'Ends'), h('dd', {}, h('time', { datetime: it.endsAt }, when(it.endsAt)), ' ', countdown),
@@ -467,6 +470,14 @@ export async function itemView(view, id) {
       pulse(priceEl);
       if (!shown.has(b.bidId)) entry('bid-accepted', ...decision('bid-accepted', live(b)));
       shown.add(b.bidId);
+      const mine = me();
+      if (mine && b.outbid?.bidderId === mine) {
+        outbidEl.replaceChildren('You have been outbid: ', person(b.bidderId), ` bid ${money(b.amount.amount, b.amount.currency)}, above your ${money(b.outbid.amount.amount, b.outbid.amount.currency)}.`);
+        outbidEl.dataset.amount = String(b.amount.amount);
+        outbidEl.hidden = false;
+      } else if (mine && b.bidderId === mine) {
+        outbidEl.hidden = true; // the highest again
+      }
       refreshSoon();
     },
     rejected(b) {
