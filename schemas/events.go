@@ -16,6 +16,7 @@ const (
 	TypeItemPlaced       = "auction.item.placed.v1"
 	TypeBidPlaced        = "auction.bid.placed.v1"
 	TypeCloseDue         = "auction.item.close-due.v1"
+	TypeItemExtended     = "auction.item.extended.v1"
 	TypeBidAccepted      = "auction.bid.accepted.v1"
 	TypeBidRejected      = "auction.bid.rejected.v1"
 	TypeItemCompleted    = "auction.item.completed.v1"
@@ -26,7 +27,7 @@ const (
 
 // Types lists every event type with a schema, in flow order.
 func Types() []string {
-	return []string{TypeItemPlaced, TypeBidPlaced, TypeCloseDue, TypeBidAccepted,
+	return []string{TypeItemPlaced, TypeBidPlaced, TypeCloseDue, TypeItemExtended, TypeBidAccepted,
 		TypeBidRejected, TypeItemCompleted, TypeNotificationSent, TypeAnalyticsCounted, TypeEventRejected}
 }
 
@@ -98,6 +99,17 @@ type ItemPlaced struct {
 	MinIncrement  Money     `json:"minIncrement"`
 	EndsAt        time.Time `json:"endsAt"`
 	PlacedAt      time.Time `json:"placedAt"`
+	// SoftClose, if set, lets late bids extend the auction (anti-sniping).
+	SoftClose *SoftClose `json:"softClose,omitempty"`
+}
+
+// SoftClose is an item's opt-in to a soft close: a bid accepted in the
+// last WindowSeconds before the end moves the end WindowSeconds later, to
+// at most MaxExtensionSeconds past the end the item was placed with (see
+// SoftCloseEnd).
+type SoftClose struct {
+	WindowSeconds       int `json:"windowSeconds"`
+	MaxExtensionSeconds int `json:"maxExtensionSeconds"`
 }
 
 // BidPlaced: a bidder offered an amount for an item. PlacedAt is the event
@@ -121,6 +133,16 @@ type CloseDue struct {
 	CloseAt time.Time `json:"closeAt"`
 }
 
+// ItemExtended: a bid accepted in an item's soft close window moved its
+// end. The processor writes it to auction.items, keyed by item id, for the
+// closer, which closes the auction at the new end instead.
+type ItemExtended struct {
+	ItemID string    `json:"itemId"`
+	EndsAt time.Time `json:"endsAt"`
+	// BidID is the bid that moved it.
+	BidID string `json:"bidId"`
+}
+
 // BidAccepted: the processor made this bid the highest. Topic auction.bid-results.
 type BidAccepted struct {
 	BidID     string    `json:"bidId"`
@@ -134,6 +156,9 @@ type BidAccepted struct {
 	// placed it: that bidder has been outbid. Nil for the first accepted bid
 	// and for a bidder raising their own.
 	Outbid *Outbid `json:"outbid,omitempty"`
+	// EndsAt, if set, is the auction's new end: the bid came within its
+	// soft close window and extended it.
+	EndsAt time.Time `json:"endsAt,omitzero"`
 }
 
 // Outbid is an overtaken bid, as an accepted bid's verdict names it.
@@ -309,6 +334,8 @@ type BidStatus struct {
 	// again (after a crash that lost its table write) from another record
 	// of the same bid.
 	Offset int64 `json:"offset,omitempty"`
-	// Outbid (accepted bids only) is BidAccepted.Outbid, less the title.
-	Outbid *Outbid `json:"outbid,omitempty"`
+	// Outbid (accepted bids only) is BidAccepted.Outbid, less the title,
+	// and EndsAt is BidAccepted.EndsAt.
+	Outbid *Outbid   `json:"outbid,omitempty"`
+	EndsAt time.Time `json:"endsAt,omitzero"`
 }

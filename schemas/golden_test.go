@@ -23,6 +23,7 @@ func dataTypes() map[string]func() any {
 		schemas.TypeItemPlaced:       func() any { return new(schemas.ItemPlaced) },
 		schemas.TypeBidPlaced:        func() any { return new(schemas.BidPlaced) },
 		schemas.TypeCloseDue:         func() any { return new(schemas.CloseDue) },
+		schemas.TypeItemExtended:     func() any { return new(schemas.ItemExtended) },
 		schemas.TypeBidAccepted:      func() any { return new(schemas.BidAccepted) },
 		schemas.TypeBidRejected:      func() any { return new(schemas.BidRejected) },
 		schemas.TypeItemCompleted:    func() any { return new(schemas.ItemCompleted) },
@@ -116,7 +117,7 @@ func TestSchemaFiles(t *testing.T) {
 
 // TestSchemasMatchStructs keeps each schema's properties and required list in
 // step with the JSON tags of its Go struct: required is exactly the fields
-// without omitempty, since encoding/json always writes those.
+// without omitempty or omitzero, since encoding/json always writes those.
 func TestSchemasMatchStructs(t *testing.T) {
 	check := func(t *testing.T, sch map[string]any, goType reflect.Type) {
 		t.Helper()
@@ -179,7 +180,7 @@ func jsonFields(t reflect.Type) (props, required []string) {
 		}
 		name, opts, _ := strings.Cut(tag, ",")
 		props = append(props, name)
-		if !slices.Contains(strings.Split(opts, ","), "omitempty") {
+		if o := strings.Split(opts, ","); !slices.Contains(o, "omitempty") && !slices.Contains(o, "omitzero") {
 			required = append(required, name)
 		}
 	}

@@ -43,6 +43,7 @@ var kinds = map[string]typeKind{
 	TypeItemPlaced:       keyed(func(d *ItemPlaced) string { return d.ItemID }),
 	TypeBidPlaced:        keyed(func(d *BidPlaced) string { return d.ItemID }),
 	TypeCloseDue:         keyed(func(d *CloseDue) string { return d.ItemID }),
+	TypeItemExtended:     keyed(func(d *ItemExtended) string { return d.ItemID }),
 	TypeBidAccepted:      keyed(func(d *BidAccepted) string { return d.ItemID }),
 	TypeBidRejected:      keyed(func(d *BidRejected) string { return d.ItemID }),
 	TypeItemCompleted:    keyed(func(d *ItemCompleted) string { return d.ItemID }),

@@ -36,6 +36,61 @@ const (
 	MaxDuration = 30 * 24 * time.Hour
 )
 
+// Limits of a soft close (SoftClose): its window, and how far past the end
+// first set the extensions may take an auction.
+const (
+	MinSoftCloseWindow    = 10 * time.Second
+	MaxSoftCloseWindow    = time.Hour
+	MaxSoftCloseExtension = 24 * time.Hour
+	// DefaultSoftCloseExtension is the cap when the seller names none.
+	DefaultSoftCloseExtension = time.Hour
+)
+
+// SoftCloseFault is what is wrong with sc, or "" if nothing is: a window of
+// MinSoftCloseWindow to MaxSoftCloseWindow, and a cap of at least one
+// window and at most MaxSoftCloseExtension.
+func SoftCloseFault(sc SoftClose) string {
+	w, m := time.Duration(sc.WindowSeconds)*time.Second, time.Duration(sc.MaxExtensionSeconds)*time.Second
+	switch {
+	case w < MinSoftCloseWindow || w > MaxSoftCloseWindow:
+		return fmt.Sprintf("the soft close window must be %d to %d seconds", int(MinSoftCloseWindow/time.Second), int(MaxSoftCloseWindow/time.Second))
+	case m < w || m > MaxSoftCloseExtension:
+		return fmt.Sprintf("the soft close may extend the auction by one window to %d seconds", int(MaxSoftCloseExtension/time.Second))
+	}
+	return ""
+}
+
+// SoftCloseEnd is when an auction placed to end at placedEnd, ending now
+// at endsAt, ends once a bid placed at placedAt is accepted, and whether
+// that bid moved it. With a soft close (sc not nil), a bid placed in the
+// last window before endsAt moves the end one window later, but never
+// past placedEnd plus the cap: a chain of late bids extends the auction
+// window by window until the bidding stops or the cap is reached. Without
+// one, the end stays where it is.
+func SoftCloseEnd(sc *SoftClose, placedEnd, endsAt, placedAt time.Time) (time.Time, bool) {
+	if sc == nil {
+		return endsAt, false
+	}
+	window := time.Duration(sc.WindowSeconds) * time.Second
+	if placedAt.Before(endsAt.Add(-window)) || !placedAt.Before(endsAt) {
+		return endsAt, false
+	}
+	next := endsAt.Add(window)
+	if last := LatestEnd(sc, placedEnd); next.After(last) {
+		next = last
+	}
+	return next, next.After(endsAt)
+}
+
+// LatestEnd is the latest an auction placed to end at placedEnd can end:
+// placedEnd itself without a soft close, placedEnd plus the cap with one.
+func LatestEnd(sc *SoftClose, placedEnd time.Time) time.Time {
+	if sc == nil {
+		return placedEnd
+	}
+	return placedEnd.Add(time.Duration(sc.MaxExtensionSeconds) * time.Second)
+}
+
 // ValidCategory reports whether c is a category slug: 1 to
 // MaxCategoryLength lowercase letters, digits or '-'.
 func ValidCategory(c string) bool {

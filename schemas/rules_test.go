@@ -98,6 +98,12 @@ func TestLimitsMatchSchemas(t *testing.T) {
 		{"openapi PlaceItemRequest durationSeconds maximum", number(t, at(t, apiSchemas, "PlaceItemRequest", "properties", "durationSeconds", "maximum")), int64(schemas.MaxDuration / time.Second)},
 		{"openapi listItems category pattern", listItemsParam(t, api, "category")["pattern"], category},
 		{"openapi PlaceBidsRequest itemId maxLength", number(t, at(t, apiSchemas, "PlaceBidsRequest", "properties", "bids", "items", "properties", "itemId", "maxLength")), int64(schemas.MaxIDLength)},
+		{"item placed softClose windowSeconds minimum", number(t, at(t, item, "properties", "softClose", "properties", "windowSeconds", "minimum")), int64(schemas.MinSoftCloseWindow / time.Second)},
+		{"item placed softClose windowSeconds maximum", number(t, at(t, item, "properties", "softClose", "properties", "windowSeconds", "maximum")), int64(schemas.MaxSoftCloseWindow / time.Second)},
+		{"item placed softClose maxExtensionSeconds maximum", number(t, at(t, item, "properties", "softClose", "properties", "maxExtensionSeconds", "maximum")), int64(schemas.MaxSoftCloseExtension / time.Second)},
+		{"openapi SoftClose windowSeconds minimum", number(t, at(t, apiSchemas, "SoftClose", "properties", "windowSeconds", "minimum")), int64(schemas.MinSoftCloseWindow / time.Second)},
+		{"openapi SoftClose windowSeconds maximum", number(t, at(t, apiSchemas, "SoftClose", "properties", "windowSeconds", "maximum")), int64(schemas.MaxSoftCloseWindow / time.Second)},
+		{"openapi SoftClose maxExtensionSeconds maximum", number(t, at(t, apiSchemas, "SoftClose", "properties", "maxExtensionSeconds", "maximum")), int64(schemas.MaxSoftCloseExtension / time.Second)},
 		{"openapi RejectReason enum", fmt.Sprint(at(t, apiSchemas, "RejectReason", "enum")), fmt.Sprint(schemas.RejectReasons())},
 		{"openapi Currency enum", fmt.Sprint(at(t, apiSchemas, "Currency", "enum")), fmt.Sprint(schemas.Currencies())},
 	}
@@ -299,6 +305,61 @@ func TestMoneyString(t *testing.T) {
 		}
 		if got := schemas.MinorDigits(c); got != want {
 			t.Errorf("MinorDigits(%s): got %d, want %d", c, got, want)
+		}
+	}
+}
+
+// TestSoftCloseEnd: a bid placed in the last window before the end moves it
+// one window later, never past the cap; outside the window, or with no
+// soft close, the end stays.
+func TestSoftCloseEnd(t *testing.T) {
+	placedEnd := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	sc := &schemas.SoftClose{WindowSeconds: 60, MaxExtensionSeconds: 150}
+	at := func(s int) time.Time { return placedEnd.Add(time.Duration(s) * time.Second) }
+	tests := []struct {
+		name          string
+		sc            *schemas.SoftClose
+		endsAt, bidAt time.Time
+		want          time.Time
+		moved         bool
+	}{
+		{"no soft close", nil, at(0), at(-1), at(0), false},
+		{"before the window", sc, at(0), at(-61), at(0), false},
+		{"the window's first instant", sc, at(0), at(-60), at(60), true},
+		{"the last instant before the end", sc, at(0), placedEnd.Add(-time.Nanosecond), at(60), true},
+		{"at the end: too late, nothing moves", sc, at(0), at(0), at(0), false},
+		{"after a move, in its window", sc, at(60), at(30), at(120), true},
+		{"up to the cap only", sc, at(120), at(90), at(150), true},
+		{"at the cap", sc, at(150), at(149), at(150), false},
+	}
+	for _, tt := range tests {
+		got, moved := schemas.SoftCloseEnd(tt.sc, placedEnd, tt.endsAt, tt.bidAt)
+		if !got.Equal(tt.want) || moved != tt.moved {
+			t.Errorf("%s: got %v, %v; want %v, %v", tt.name, got, moved, tt.want, tt.moved)
+		}
+	}
+	if got := schemas.LatestEnd(sc, placedEnd); !got.Equal(at(150)) {
+		t.Errorf("LatestEnd: got %v, want %v", got, at(150))
+	}
+	if got := schemas.LatestEnd(nil, placedEnd); !got.Equal(placedEnd) {
+		t.Errorf("LatestEnd without a soft close: got %v, want %v", got, placedEnd)
+	}
+}
+
+func TestSoftCloseFault(t *testing.T) {
+	for _, tt := range []struct {
+		sc schemas.SoftClose
+		ok bool
+	}{
+		{schemas.SoftClose{WindowSeconds: 10, MaxExtensionSeconds: 10}, true},
+		{schemas.SoftClose{WindowSeconds: 3600, MaxExtensionSeconds: 86400}, true},
+		{schemas.SoftClose{WindowSeconds: 9, MaxExtensionSeconds: 60}, false},
+		{schemas.SoftClose{WindowSeconds: 3601, MaxExtensionSeconds: 86400}, false},
+		{schemas.SoftClose{WindowSeconds: 60, MaxExtensionSeconds: 59}, false},
+		{schemas.SoftClose{WindowSeconds: 60, MaxExtensionSeconds: 86401}, false},
+	} {
+		if got := schemas.SoftCloseFault(tt.sc) == ""; got != tt.ok {
+			t.Errorf("SoftCloseFault(%+v): got ok=%v, want %v", tt.sc, got, tt.ok)
 		}
 	}
 }

@@ -51,7 +51,7 @@ type Topic struct {
 func Catalog() []Topic {
 	return []Topic{
 		{Name: TopicItems, Key: "item id", CoPartitioned: true, CleanupPolicy: CleanupDelete, KeepForever: true,
-			EventTypes: []string{TypeItemPlaced}, Doc: "validated, enriched items from the edge"},
+			EventTypes: []string{TypeItemPlaced, TypeItemExtended}, Doc: "validated, enriched items from the edge, and the processor's soft close extensions"},
 		// The closer writes its close-dues here, into the partition of the
 		// item's bids: the processor then meets a close after every bid
 		// written before it (log order is decision order).

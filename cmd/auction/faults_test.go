@@ -514,7 +514,9 @@ func (w *workload) user(token string, p *testPlatform) *faultUser {
 }
 
 // placeItems places an item every two seconds until ctx ends; durations
-// are 10–25 s, and one in five has a reserve out of reach.
+// are 10–25 s, one in five has a reserve out of reach, and one in three a
+// soft close (a bid in the last 10 s moves the end 10 s, once at most), so
+// the closer and the processor must agree on moved ends across the faults.
 func (w *workload) placeItems(ctx context.Context, rng *mrand.Rand) {
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
@@ -522,6 +524,9 @@ func (w *workload) placeItems(ctx context.Context, rng *mrand.Rand) {
 		reserve := ""
 		if rng.IntN(5) == 0 {
 			reserve = `,"reservePrice":100000000`
+		}
+		if rng.IntN(3) == 0 {
+			reserve += `,"softClose":{"windowSeconds":10,"maxExtensionSeconds":10}`
 		}
 		dur := 10 + rng.IntN(16)
 		body := fmt.Sprintf(`{"title":"Fault lot %d","category":%q,"currency":"EUR","startingPrice":1000%s,"durationSeconds":%d}`,

@@ -40,6 +40,8 @@ type history struct {
 	// outbids: the id of every outbid notice the accepted verdicts of the
 	// log call for (one per bidder, item and window) → item and user.
 	outbids map[string][2]string
+	// moved counts the auctions whose soft close the replay moved.
+	moved int
 	// replay: what the rules give in log order.
 	want     map[string]string // bid id → verdict
 	wantDone map[string]schemas.ItemCompleted
@@ -256,6 +258,11 @@ func (h *history) checkTables(t *testing.T, brokers []string) {
 				id, got.Status, got.BidCount, got.Bidders, want.Status, want.BidCount, want.Bidders))
 		case (got.Result == nil) != (want.Result == nil) || got.Result != nil && completionOf(*got.Result) != completionOf(*want.Result):
 			h.problems = append(h.problems, fmt.Sprintf("mismatch: item %s's table row has result %v, the replay %v", id, got.Result, want.Result))
+		case !got.End().Equal(want.End()):
+			h.problems = append(h.problems, fmt.Sprintf("mismatch: item %s's table row ends at %s, the replay at %s", id, got.End(), want.End()))
+		}
+		if !want.End().Equal(want.Item.EndsAt) {
+			h.moved++
 		}
 	}
 	status := map[string]schemas.BidStatus{}
@@ -442,8 +449,8 @@ func (h *history) report(t *testing.T, faults []faultReport) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n| auctions | bids in log | acknowledged | lost | conflicting | outcome mismatches | completion re-emissions (same id) | verdict re-emissions (same id) | outbid notices | email copies (same Message-ID) |\n|---|---|---|---|---|---|---|---|---|---|\n")
-	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d | %d | %d | %d |\n\n", len(h.items), len(h.placed), len(h.w.acked),
+	fmt.Fprintf(&b, "\n| auctions | soft closes moved | bids in log | acknowledged | lost | conflicting | outcome mismatches | completion re-emissions (same id) | verdict re-emissions (same id) | outbid notices | email copies (same Message-ID) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d |\n\n", len(h.items), h.moved, len(h.placed), len(h.w.acked),
 		lost, conflicting, mismatched, dupDone, reemitted, len(h.outbids), h.mailCopies)
 	fmt.Fprintf(&b, "A re-emission repeats an event with the same id and content: goka re-processes what it had not committed when it was killed.\n\n")
 	fmt.Fprintf(&b, "| fault | down | ready after restart | worst verdict latency (bids placed until the next fault) |\n|---|---|---|---|\n")

@@ -20,6 +20,7 @@ import (
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/internal/metrics"
 	"github.com/auctionflow/auction/internal/telemetry"
+	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/streams/auction"
 )
 
@@ -158,9 +159,17 @@ func itemsOf(view *auction.View) placebid.Items {
 		if err != nil || s == nil || s.Item == nil {
 			return placebid.Item{}, false, err
 		}
+		// With a soft close, a bid after the end this view has seen may
+		// still be in time: the processor may have moved the end since.
+		// Such bids go to the processor, which refuses them too_late if
+		// they are not.
+		endsAt := s.End()
+		if s.Item.SoftClose != nil {
+			endsAt = schemas.LatestEnd(s.Item.SoftClose, s.Item.EndsAt)
+		}
 		return placebid.Item{
 			SellerID: s.Item.Seller.ID, Currency: s.Item.StartingPrice.Currency,
-			EndsAt: s.Item.EndsAt, Closed: s.Status == auction.StatusClosed,
+			EndsAt: endsAt, Closed: s.Status == auction.StatusClosed,
 		}, true, nil
 	})
 }

@@ -218,7 +218,7 @@ func (c *Closer) read(ctx context.Context, prod *kafkaio.Producer, m *kafka.Mess
 	}
 	msg := cekafka.Message{Key: m.Key, Value: m.Value, Headers: kafkaio.FromKafkaHeaders(m.Headers)}
 	part, offset := m.TopicPartition.Partition, int64(m.TopicPartition.Offset)
-	cause, item, err := c.decode(msg)
+	cause, itemID, endsAt, extended, err := c.decode(msg)
 	if err != nil {
 		if err := c.deadLetter(ctx, prod, msg, part, offset, err); err != nil {
 			return err
@@ -226,25 +226,34 @@ func (c *Closer) read(ctx context.Context, prod *kafkaio.Producer, m *kafka.Mess
 		c.sched.skip(part, offset)
 		return nil
 	}
-	e := &entry{itemID: item.ItemID, endsAt: item.EndsAt, closeAt: item.EndsAt.Add(c.cfg.Grace),
+	e := &entry{itemID: itemID, endsAt: endsAt, closeAt: endsAt.Add(c.cfg.Grace), extended: extended,
 		cause: cause, placed: telemetry.SpanContextOf(msg.Headers), offset: offset}
 	if c.sched.add(part, e) {
-		c.log.Debug("scheduled close", "item", item.ItemID, "closeAt", e.closeAt,
+		c.log.Debug("scheduled close", "item", itemID, "closeAt", e.closeAt,
 			"partition", part, "offset", offset)
 	}
 	return nil
 }
 
-// decode returns the item in msg and the id of its event, or why there is
-// none. It reads msg as the processor does (schemas.ReadAs), so that the
-// two agree on which auctions exist: an item the processor refuses has no
-// auction to close.
-func (c *Closer) decode(msg cekafka.Message) (string, schemas.ItemPlaced, error) {
-	e, item, err := schemas.ReadAs[schemas.ItemPlaced](schemas.TopicItems, schemas.TypeItemPlaced, msg)
+// decode returns the end that msg gives an auction (an item placed, or a
+// soft close extension of one) and the id of its event, or why there is
+// none. It reads msg as the processor does (schemas.Read), so that the two
+// agree on which auctions exist: an item the processor refuses has no
+// auction to close. An extension is one more close-due to write, at the
+// new end: the processor ignores the close-due of an end the auction no
+// longer has.
+func (c *Closer) decode(msg cekafka.Message) (cause, itemID string, endsAt time.Time, extended bool, err error) {
+	r, err := schemas.Read(schemas.TopicItems, msg)
 	if err != nil {
-		return "", schemas.ItemPlaced{}, err
+		return "", "", time.Time{}, false, err
 	}
-	return e.ID(), item, nil
+	switch d := r.Data.(type) {
+	case *schemas.ItemPlaced:
+		return r.Event.ID(), d.ItemID, d.EndsAt, false, nil
+	case *schemas.ItemExtended:
+		return r.Event.ID(), d.ItemID, d.EndsAt, true, nil
+	}
+	return "", "", time.Time{}, false, fmt.Errorf("event %s: type %q is not an input of the closer", r.Event.ID(), r.Event.Type())
 }
 
 // deadLetter writes msg to auction.dead-letter with its origin, retrying
@@ -310,7 +319,7 @@ func (c *Closer) publish(ctx context.Context, prod *kafkaio.Producer, due []*ent
 	ready := due[:0:0]
 	for _, e := range due {
 		ev, err := schemas.NewEvent(schemas.TypeCloseDue, schemas.Meta{
-			ID: e.itemID + ".close-due", Source: Source, Subject: e.itemID, Time: now, CausationID: e.cause,
+			ID: e.closeDueID(), Source: Source, Subject: e.itemID, Time: now, CausationID: e.cause,
 		}, schemas.CloseDue{ItemID: e.itemID, EndsAt: e.endsAt, CloseAt: e.closeAt})
 		if err != nil {
 			// decode refuses items without an id, the only thing that makes

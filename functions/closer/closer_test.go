@@ -79,6 +79,39 @@ func TestCloseDue(t *testing.T) {
 	}
 }
 
+// TestCloseDueOfAnExtension: a soft close extension the processor wrote to
+// auction.items is one more close-due, at the new end plus grace, as an
+// event of its own; the item's own close-due still comes (the processor
+// ignores the close-due of an end the auction moved on from).
+func TestCloseDueOfAnExtension(t *testing.T) {
+	h := newHarness(t)
+	c := h.start(t)
+	id := h.id("extended")
+	onBids := newReader(t, h.brokers, schemas.TopicBids, id)
+	first := time.Now().Add(lead)
+	moved := first.Add(lead)
+	h.place(t, id, first)
+	ext := h.encode(t, schemas.TypeItemExtended, id, schemas.ItemExtended{ItemID: id, EndsAt: moved.UTC(), BidID: "bid-late"})
+	h.write(t, ext)
+
+	onBids.until(t, "both close-dues", func(recs []record) bool { return len(closeDues(t, recs)[id]) == 2 })
+	eventually(t, "every close-due acknowledged", func() bool { return c.Pending() == 0 })
+	c.stop()
+	got := closeDues(t, onBids.drain(t))[id]
+	if len(got) != 2 {
+		t.Fatalf("got %d close-dues, want 2", len(got))
+	}
+	checkCloseDue(t, got[0], id, first)
+	last := got[1]
+	if want := id + ".close-due@" + moved.UTC().Format(time.RFC3339Nano); last.ID != want {
+		t.Errorf("close-due of the new end: got id %q, want %q", last.ID, want)
+	}
+	if !last.EndsAt.Equal(moved) || last.Time.Before(moved.Add(grace)) {
+		t.Errorf("close-due of the new end: got endsAt %s stamped %s, want %s no earlier than %s",
+			last.EndsAt, last.Time, moved, moved.Add(grace))
+	}
+}
+
 // TestCloseDueAfterRestart: a closer stopped before an item is due commits a
 // watermark that keeps the item, so the next closer still closes it.
 func TestCloseDueAfterRestart(t *testing.T) {

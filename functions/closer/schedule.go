@@ -34,8 +34,8 @@ type partition struct {
 	// published), in offset order, so its head is the low watermark.
 	// Acknowledged entries leave it lazily, from the front.
 	unacked []*entry
-	// open finds an unacknowledged entry by item id, to schedule a
-	// redelivered item once.
+	// open finds an unacknowledged entry by item id and end (see
+	// entry.key), to schedule a redelivered item once.
 	open map[string]*entry
 	// next is the offset after the last record read; -1 before the first.
 	next int64
@@ -53,6 +53,8 @@ type entry struct {
 	itemID  string
 	endsAt  time.Time
 	closeAt time.Time
+	// extended: endsAt is a soft close extension, not the item's own end.
+	extended bool
 	// cause is the id of the item-placed event, the close-due's causation;
 	// placed is the span that wrote it, which the close links to.
 	cause  string
@@ -62,6 +64,20 @@ type entry struct {
 	acked  bool
 	// event is the close-due, built when the entry is popped.
 	event event.Event
+}
+
+// key tells entries apart: an item has one entry for each end it was
+// given, the one it was placed with and each soft close extension.
+func (e *entry) key() string { return e.itemID + "@" + e.endsAt.UTC().Format(time.RFC3339Nano) }
+
+// closeDueID is the id of the entry's close-due: "<item>.close-due" for
+// the end an item was placed with, and one naming the end for each end a
+// soft close moved it to, so that each is an event of its own.
+func (e *entry) closeDueID() string {
+	if !e.extended {
+		return e.itemID + ".close-due"
+	}
+	return e.itemID + ".close-due@" + e.endsAt.UTC().Format(time.RFC3339Nano)
 }
 
 func newSchedule() *schedule {
@@ -112,11 +128,11 @@ func (s *schedule) add(id int32, e *entry) bool {
 		return false
 	}
 	p.next = e.offset + 1
-	if _, dup := p.open[e.itemID]; dup {
+	if _, dup := p.open[e.key()]; dup {
 		return false
 	}
 	e.part = p
-	p.open[e.itemID] = e
+	p.open[e.key()] = e
 	p.unacked = append(p.unacked, e)
 	heap.Push(&p.due, e)
 	p.waiting++
@@ -181,8 +197,8 @@ func (s *schedule) ack(es []*entry) {
 		}
 		e.acked = true
 		e.part.waiting--
-		if e.part.open[e.itemID] == e {
-			delete(e.part.open, e.itemID)
+		if e.part.open[e.key()] == e {
+			delete(e.part.open, e.key())
 		}
 	}
 }

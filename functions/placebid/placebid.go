@@ -49,8 +49,11 @@ func (r Result) Accepted() bool { return len(r.Reasons) == 0 }
 type Item struct {
 	SellerID string
 	Currency string
-	EndsAt   time.Time
-	Closed   bool
+	// EndsAt is the latest the auction may still end as far as the edge
+	// can tell: with a soft close, the latest a chain of late bids can
+	// move it to, since the edge's view may not have seen the last move.
+	EndsAt time.Time
+	Closed bool
 }
 
 // Items looks items up; ok is false for an item nobody placed (yet).

@@ -38,6 +38,9 @@ type Request struct {
 	ReservePrice    *int64
 	EndsAt          *time.Time
 	DurationSeconds int64
+	// SoftClose, if set, lets late bids extend the auction; a zero
+	// MaxExtensionSeconds is schemas.DefaultSoftCloseExtension.
+	SoftClose *schemas.SoftClose `json:",omitempty"`
 }
 
 // Result is the item's id when it was accepted, or every reason it was not.
@@ -192,7 +195,20 @@ func Validate(req Request, now time.Time) []schemas.FieldError {
 			add(field, "range", fmt.Sprintf("the auction must end between %s and %s from now", schemas.MinDuration, schemas.MaxDuration))
 		}
 	}
+	if sc := req.SoftClose; sc != nil {
+		if msg := schemas.SoftCloseFault(softClose(*sc)); msg != "" {
+			add("/softClose", "range", msg)
+		}
+	}
 	return errs
+}
+
+// softClose is sc with the default cap if it names none.
+func softClose(sc schemas.SoftClose) schemas.SoftClose {
+	if sc.MaxExtensionSeconds == 0 {
+		sc.MaxExtensionSeconds = int(schemas.DefaultSoftCloseExtension / time.Second)
+	}
+	return sc
 }
 
 // Enrich builds the item-placed event data from a valid request.
@@ -214,6 +230,10 @@ func Enrich(req Request, seller userdir.User, now time.Time, itemID string) sche
 	}
 	if req.ReservePrice != nil {
 		item.ReservePrice = &schemas.Money{Amount: *req.ReservePrice, Currency: req.Currency}
+	}
+	if req.SoftClose != nil {
+		sc := softClose(*req.SoftClose)
+		item.SoftClose = &sc
 	}
 	return item
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -130,6 +131,18 @@ func TestValidate(t *testing.T) {
 		{name: "endsAt too late", modify: func(r *placeitem.Request) {
 			r.DurationSeconds, r.EndsAt = 0, ptr(now.Add(30*24*time.Hour+time.Second))
 		}, want: []fieldCode{{"/endsAt", "range"}}},
+		{name: "soft close, default cap", modify: func(r *placeitem.Request) { r.SoftClose = &schemas.SoftClose{WindowSeconds: 120} }},
+		{name: "soft close, widest", modify: func(r *placeitem.Request) {
+			r.SoftClose = &schemas.SoftClose{WindowSeconds: 3600, MaxExtensionSeconds: 86400}
+		}},
+		{name: "soft close window too short", modify: func(r *placeitem.Request) { r.SoftClose = &schemas.SoftClose{WindowSeconds: 9} },
+			want: []fieldCode{{"/softClose", "range"}}},
+		{name: "soft close cap below one window", modify: func(r *placeitem.Request) {
+			r.SoftClose = &schemas.SoftClose{WindowSeconds: 120, MaxExtensionSeconds: 119}
+		}, want: []fieldCode{{"/softClose", "range"}}},
+		{name: "soft close cap too long", modify: func(r *placeitem.Request) {
+			r.SoftClose = &schemas.SoftClose{WindowSeconds: 120, MaxExtensionSeconds: 86401}
+		}, want: []fieldCode{{"/softClose", "range"}}},
 		{name: "every rule at once", modify: func(r *placeitem.Request) {
 			*r = placeitem.Request{Description: strings.Repeat("x", 4001), Category: "A B", Currency: "FOO",
 				StartingPrice: -1, ReservePrice: ptr(int64(-2))}
@@ -188,6 +201,18 @@ func TestEnrich(t *testing.T) {
 				EndsAt:        endsAt.UTC(), PlacedAt: now,
 			},
 		},
+		{
+			name:   "soft close: the default cap filled in",
+			modify: func(r *placeitem.Request) { r.SoftClose = &schemas.SoftClose{WindowSeconds: 120} },
+			want: schemas.ItemPlaced{
+				ItemID: "item-1", Seller: schemas.Party{ID: "seller-1", Name: "Ada Lovelace", Location: "GB-LON"},
+				Title: "Bicycle", Description: "A red bicycle.", Category: "bikes",
+				StartingPrice: schemas.Money{Amount: 1000, Currency: "EUR"},
+				MinIncrement:  schemas.Money{Amount: 10, Currency: "EUR"},
+				EndsAt:        now.Add(time.Hour), PlacedAt: now,
+				SoftClose: &schemas.SoftClose{WindowSeconds: 120, MaxExtensionSeconds: 3600},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,7 +226,11 @@ func TestEnrich(t *testing.T) {
 			if got.EndsAt.Location() != time.UTC {
 				t.Fatalf("EndsAt location: got %v, want UTC", got.EndsAt.Location())
 			}
+			if !reflect.DeepEqual(got.SoftClose, tt.want.SoftClose) {
+				t.Fatalf("SoftClose: got %+v, want %+v", got.SoftClose, tt.want.SoftClose)
+			}
 			got.ReservePrice, tt.want.ReservePrice = nil, nil
+			got.SoftClose, tt.want.SoftClose = nil, nil
 			if got != tt.want {
 				t.Fatalf("Enrich:\n got %+v,\nwant %+v", got, tt.want)
 			}

@@ -25,6 +25,14 @@ type placeItemRequest struct {
 	ReservePrice    *int64     `json:"reservePrice,omitempty"`
 	EndsAt          *time.Time `json:"endsAt,omitempty"`
 	DurationSeconds int64      `json:"durationSeconds,omitempty"`
+	SoftClose       *softClose `json:"softClose,omitempty"`
+}
+
+// softClose is an item's soft close, as the API writes it (see
+// schemas.SoftClose).
+type softClose struct {
+	WindowSeconds       int `json:"windowSeconds"`
+	MaxExtensionSeconds int `json:"maxExtensionSeconds,omitempty"`
 }
 
 type placeItemResponse struct {
@@ -46,6 +54,9 @@ func (g *Gateway) placeItem(w http.ResponseWriter, r *http.Request) {
 		SellerID: seller, Title: body.Title, Description: body.Description, Category: body.Category,
 		Currency: body.Currency, StartingPrice: body.StartingPrice, ReservePrice: body.ReservePrice,
 		EndsAt: body.EndsAt, DurationSeconds: body.DurationSeconds,
+	}
+	if sc := body.SoftClose; sc != nil {
+		req.SoftClose = &schemas.SoftClose{WindowSeconds: sc.WindowSeconds, MaxExtensionSeconds: sc.MaxExtensionSeconds}
 	}
 	g.once(w, r, seller, req, func(w http.ResponseWriter, key string) {
 		if key != "" {
@@ -90,10 +101,13 @@ type itemResponse struct {
 	MinIncrement  int64     `json:"minIncrement"`
 	ReserveMet    bool      `json:"reserveMet"`
 	EndsAt        time.Time `json:"endsAt"`
-	Status        string    `json:"status"`
-	HighestBid    *bidView  `json:"highestBid"`
-	BidCount      int       `json:"bidCount"`
-	Result        *result   `json:"result,omitempty"`
+	// SoftClose is the item's soft close, if it has one: EndsAt is then
+	// the end as late bids moved it.
+	SoftClose  *softClose `json:"softClose,omitempty"`
+	Status     string     `json:"status"`
+	HighestBid *bidView   `json:"highestBid"`
+	BidCount   int        `json:"bidCount"`
+	Result     *result    `json:"result,omitempty"`
 }
 
 type result struct {
@@ -147,7 +161,7 @@ func itemStatus(s *auction.State, now time.Time) string {
 	switch {
 	case s.Status == auction.StatusClosed:
 		return statusClosed
-	case !now.Before(s.Item.EndsAt):
+	case !now.Before(s.End()):
 		return statusClosing
 	}
 	return statusOpen
@@ -161,8 +175,11 @@ func (g *Gateway) itemView(ctx context.Context, s *auction.State, now time.Time)
 	r := itemResponse{
 		ItemID: it.ItemID, SellerID: it.Seller.ID, Title: it.Title, Description: it.Description,
 		Category: it.Category, Currency: it.StartingPrice.Currency, StartingPrice: it.StartingPrice.Amount,
-		MinIncrement: it.MinIncrement.Amount, EndsAt: it.EndsAt, Status: status, BidCount: s.BidCount,
+		MinIncrement: it.MinIncrement.Amount, EndsAt: s.End(), Status: status, BidCount: s.BidCount,
 		SellerName: it.Seller.Name,
+	}
+	if sc := it.SoftClose; sc != nil {
+		r.SoftClose = &softClose{WindowSeconds: sc.WindowSeconds, MaxExtensionSeconds: sc.MaxExtensionSeconds}
 	}
 	// Whether the reserve is met is public; the reserve itself never is.
 	var highest *schemas.Money

@@ -16,6 +16,10 @@ type Input struct {
 	Item    *schemas.ItemPlaced
 	Bid     *schemas.BidPlaced
 	Close   *schemas.CloseDue
+	// Extended is a soft close extension the processor wrote to
+	// auction.items, read back: the row has it already, so it changes
+	// nothing.
+	Extended *schemas.ItemExtended
 	// Offset is the record's offset in its partition. A close-due met again
 	// at the offset of the one that closed the auction is a redelivery, and
 	// its completion is emitted again; any other close-due for a closed
@@ -60,6 +64,13 @@ const VerdictAccepted = "accepted"
 //     in time that meets a closed auction is auction_closed (the timing and
 //     own-item rules are schemas.BidTiming and schemas.BidOwnItem, which the
 //     edge applies too);
+//   - with a soft close (the item's SoftClose), an accepted bid placed in
+//     the last window before the end moves the end one window later, up to
+//     the item's cap (schemas.SoftCloseEnd): decided in event time, so a
+//     chain of late bids extends the auction window by window. The new end
+//     rides on the bid's verdict and on an auction.item.extended event,
+//     which tells the closer to close later; every rule above and below
+//     reads "endsAt" as the end the auction has now (State.End);
 //   - a close-due at or after endsAt closes the auction exactly once: sold to
 //     the highest bid if the reserve is met, unsold otherwise. Bids placed
 //     before endsAt that arrive before the close (within the grace period)
@@ -170,7 +181,7 @@ func placeBid(s State, b schemas.BidPlaced, prior *Verdict, offset int64, now ti
 		// Decided before: the event that carried the verdict may be what was
 		// lost (a crash between the table write and the output write), so
 		// it is emitted again, identical, and consumers drop the duplicate.
-		return s, []Output{v.output(b.BidID, b.ItemID, s.Item)}
+		return s, v.outputs(b.BidID, b.ItemID, s.Item)
 	}
 	if s.Item == nil {
 		if slices.ContainsFunc(s.Pending, func(p schemas.BidPlaced) bool { return p.BidID == b.BidID }) {
@@ -184,7 +195,7 @@ func placeBid(s State, b schemas.BidPlaced, prior *Verdict, offset int64, now ti
 				Offset: offset, Reason: schemas.ReasonUnknownItem,
 				Detail: fmt.Sprintf("the item has not arrived and %d bids already wait for it", len(s.Pending))}
 			s.Recent = remember(s.Recent, v)
-			return s, []Output{v.output(b.BidID, b.ItemID, s.Item)}
+			return s, v.outputs(b.BidID, b.ItemID, s.Item)
 		}
 		s.Pending = append(slices.Clip(s.Pending), b)
 		s.Status = StatusAwaitingItem
@@ -198,6 +209,9 @@ func placeBid(s State, b schemas.BidPlaced, prior *Verdict, offset int64, now ti
 		if h := s.Highest; h != nil && h.BidderID != b.Bidder.ID {
 			v.Outbid = h
 		}
+		if end, moved := schemas.SoftCloseEnd(s.Item.SoftClose, s.Item.EndsAt, s.End(), b.PlacedAt); moved {
+			s.EndsAt, v.EndsAt = end, end
+		}
 		s.Highest = &Bid{BidID: b.BidID, BidderID: b.Bidder.ID, Amount: b.Amount, PlacedAt: b.PlacedAt}
 		s.BidCount++
 		v.BidCount = s.BidCount
@@ -206,30 +220,36 @@ func placeBid(s State, b schemas.BidPlaced, prior *Verdict, offset int64, now ti
 		}
 	}
 	s.Recent = remember(s.Recent, v)
-	return s, []Output{v.output(b.BidID, b.ItemID, s.Item)}
+	return s, v.outputs(b.BidID, b.ItemID, s.Item)
 }
 
-// output is the result event of a verdict on a bid of item (nil while it
-// has not arrived); the same verdict always gives the same event.
-func (v Verdict) output(bidID, itemID string, item *schemas.ItemPlaced) Output {
+// outputs are the events of a verdict on a bid of item (nil while it has
+// not arrived): its result, and the extension of the auction's end if it
+// moved it. The same verdict always gives the same events.
+func (v Verdict) outputs(bidID, itemID string, item *schemas.ItemPlaced) []Output {
 	o := Output{Topic: schemas.TopicBidResults, ID: bidID + ".result", Offset: v.Offset}
-	if v.Reason == "" {
-		o.Type = schemas.TypeBidAccepted
-		a := schemas.BidAccepted{BidID: bidID, ItemID: itemID, BidderID: v.BidderID, Amount: v.Amount,
-			PlacedAt: v.PlacedAt, DecidedAt: v.DecidedAt, BidCount: v.BidCount}
-		if ob := v.Outbid; ob != nil {
-			a.Outbid = &schemas.Outbid{BidID: ob.BidID, BidderID: ob.BidderID, Amount: ob.Amount}
-			if item != nil {
-				a.Outbid.Title = item.Title
-			}
-		}
-		o.Data = a
-		return o
+	if v.Reason != "" {
+		o.Type = schemas.TypeBidRejected
+		o.Data = schemas.BidRejected{BidID: bidID, ItemID: itemID, BidderID: v.BidderID, Amount: v.Amount,
+			Reason: v.Reason, Detail: v.Detail, PlacedAt: v.PlacedAt, DecidedAt: v.DecidedAt}
+		return []Output{o}
 	}
-	o.Type = schemas.TypeBidRejected
-	o.Data = schemas.BidRejected{BidID: bidID, ItemID: itemID, BidderID: v.BidderID, Amount: v.Amount,
-		Reason: v.Reason, Detail: v.Detail, PlacedAt: v.PlacedAt, DecidedAt: v.DecidedAt}
-	return o
+	o.Type = schemas.TypeBidAccepted
+	a := schemas.BidAccepted{BidID: bidID, ItemID: itemID, BidderID: v.BidderID, Amount: v.Amount,
+		PlacedAt: v.PlacedAt, DecidedAt: v.DecidedAt, BidCount: v.BidCount, EndsAt: v.EndsAt}
+	if ob := v.Outbid; ob != nil {
+		a.Outbid = &schemas.Outbid{BidID: ob.BidID, BidderID: ob.BidderID, Amount: ob.Amount}
+		if item != nil {
+			a.Outbid.Title = item.Title
+		}
+	}
+	o.Data = a
+	if v.EndsAt.IsZero() {
+		return []Output{o}
+	}
+	// The closer learns of the new end from auction.items, which it reads.
+	return []Output{o, {Topic: schemas.TopicItems, Type: schemas.TypeItemExtended, ID: bidID + ".extended",
+		Data: schemas.ItemExtended{ItemID: itemID, EndsAt: v.EndsAt, BidID: bidID}}}
 }
 
 // judge returns why b must be refused, or "" to accept it.
@@ -237,7 +257,7 @@ func judge(s State, b schemas.BidPlaced) (schemas.RejectReason, string) {
 	item := s.Item
 	// The rules the edge applies too come from schemas, so both give the
 	// same reason for the same bid.
-	if r, d := schemas.BidTiming(b.PlacedAt, item.EndsAt, s.Status == StatusClosed); r != "" {
+	if r, d := schemas.BidTiming(b.PlacedAt, s.End(), s.Status == StatusClosed); r != "" {
 		return r, d
 	}
 	if r, d := schemas.BidOwnItem(b.Bidder.ID, item.Seller.ID); r != "" {
@@ -277,8 +297,9 @@ func closeDue(s State, c schemas.CloseDue, eventID string, offset int64, now tim
 		}
 		return s, nil
 	}
-	// A close-due for another end time, or one that came early: nothing to do.
-	if !c.EndsAt.Equal(s.Item.EndsAt) || now.Before(s.Item.EndsAt) {
+	// A close-due for another end time (one a soft close moved on from),
+	// or one that came early: nothing to do.
+	if !c.EndsAt.Equal(s.End()) || now.Before(s.End()) {
 		return s, nil
 	}
 	item := s.Item
@@ -290,7 +311,7 @@ func closeDue(s State, c schemas.CloseDue, eventID string, offset int64, now tim
 	res := schemas.ItemCompleted{
 		ItemID: item.ItemID, SellerID: item.Seller.ID, Title: item.Title, Category: item.Category,
 		ReserveMet: reserveMet, BidCount: s.BidCount, Bidders: append([]string{}, s.Bidders...),
-		EndsAt: item.EndsAt, ClosedAt: now,
+		EndsAt: s.End(), ClosedAt: now,
 	}
 	if s.Highest != nil && reserveMet {
 		price := s.Highest.Amount
@@ -318,7 +339,7 @@ func BidStatuses(in Input, next State, outs []Output, now time.Time) []schemas.B
 			recs = append(recs, schemas.BidStatus{BidID: d.BidID, ItemID: d.ItemID, BidderID: d.BidderID,
 				Amount: d.Amount, Status: schemas.StatusAccepted, UpdatedAt: now,
 				PlacedAt: d.PlacedAt, DecidedAt: d.DecidedAt, BidCount: d.BidCount, Offset: o.Offset,
-				Outbid: untitled(d.Outbid)})
+				Outbid: untitled(d.Outbid), EndsAt: d.EndsAt})
 		case schemas.BidRejected:
 			recs = append(recs, schemas.BidStatus{BidID: d.BidID, ItemID: d.ItemID, BidderID: d.BidderID,
 				Amount: d.Amount, Status: schemas.StatusRejected, Reason: d.Reason, Detail: d.Detail, UpdatedAt: now,
@@ -346,7 +367,7 @@ func PriorVerdict(st *schemas.BidStatus, b schemas.BidPlaced) *Verdict {
 		Offset: st.Offset}
 	switch st.Status {
 	case schemas.StatusAccepted:
-		v.BidCount = st.BidCount
+		v.BidCount, v.EndsAt = st.BidCount, st.EndsAt
 		if ob := st.Outbid; ob != nil {
 			v.Outbid = &Bid{BidID: ob.BidID, BidderID: ob.BidderID, Amount: ob.Amount}
 		}

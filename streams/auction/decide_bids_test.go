@@ -49,6 +49,11 @@ func assertContract(t testing.TB, outs []auction.Output) {
 			if o.Type != schemas.TypeBidRejected {
 				t.Fatalf("output %d: got type %q for %T, want %q", i, o.Type, d, schemas.TypeBidRejected)
 			}
+		case schemas.ItemExtended:
+			wantTopic, wantID = schemas.TopicItems, d.BidID+".extended"
+			if o.Type != schemas.TypeItemExtended {
+				t.Fatalf("output %d: got type %q for %T, want %q", i, o.Type, d, schemas.TypeItemExtended)
+			}
 		case schemas.ItemCompleted:
 			wantTopic, wantID = schemas.TopicItemComplete, d.ItemID+".completed"
 			if o.Type != schemas.TypeItemCompleted {

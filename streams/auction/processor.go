@@ -94,6 +94,9 @@ func (p *Processor) Graph() *goka.GroupGraph {
 		goka.Lookup(goka.Table(schemas.TopicBidStatus), bidStatusCodec{}),
 		goka.Persist(stateCodec{}),
 		goka.Output(goka.Stream(schemas.TopicBidResults), raw),
+		// Soft close extensions, for the closer; read back as an input,
+		// they change nothing.
+		goka.Output(goka.Stream(schemas.TopicItems), raw),
 		goka.Output(goka.Stream(schemas.TopicItemComplete), raw),
 		goka.Output(goka.Stream(schemas.TopicDeadLetter), raw),
 		goka.Output(goka.Stream(schemas.TopicBidStatus), bidStatusCodec{}),
@@ -299,6 +302,8 @@ func (p *Processor) decode(topic string, m cekafka.Message) (Input, error) {
 		in.Bid = d
 	case *schemas.CloseDue:
 		in.Close = d
+	case *schemas.ItemExtended:
+		in.Extended = d
 	default:
 		return Input{}, fmt.Errorf("event %s: type %q is not an input of the auction processor", r.Event.ID(), r.Event.Type())
 	}

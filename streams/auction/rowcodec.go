@@ -33,8 +33,10 @@ import (
 // readable.
 
 // rowV1 and rowV2 open a binary row; JSON rows open with '{'. Version 2
-// adds the bid a verdict overtook (Verdict.Outbid). Rows are written in
-// version 2 and read in either.
+// adds the bid a verdict overtook (Verdict.Outbid) and the soft close: the
+// item's SoftClose, the end it moved to (State.EndsAt) and the end each
+// verdict moved it to (Verdict.EndsAt). Rows are written in version 2 and
+// read in either.
 const (
 	rowV1 = 0xb1
 	rowV2 = 0xb2
@@ -68,6 +70,7 @@ func EncodeRow(s *State) []byte {
 		if w.present(v.Outbid != nil) {
 			w.highest(v.Outbid)
 		}
+		w.time(v.EndsAt)
 	}
 	w.uint(uint64(len(s.Pending)))
 	for i := range s.Pending {
@@ -88,6 +91,7 @@ func EncodeRow(s *State) []byte {
 	w.int(s.ClosedBy)
 	w.int(s.Applied)
 	w.int(s.Version)
+	w.time(s.EndsAt)
 	return w.b
 }
 
@@ -133,8 +137,11 @@ func DecodeRow(b []byte) (*State, error) {
 			v.DecidedAt = r.time()
 			v.BidCount = int(r.int())
 			v.Offset = r.int()
-			if r.v >= rowV2 && r.present() {
-				v.Outbid = r.highest()
+			if r.v >= rowV2 {
+				if r.present() {
+					v.Outbid = r.highest()
+				}
+				v.EndsAt = r.time()
 			}
 		}
 	}
@@ -161,6 +168,9 @@ func DecodeRow(b []byte) (*State, error) {
 	s.ClosedBy = r.int()
 	s.Applied = r.int()
 	s.Version = r.int()
+	if r.v >= rowV2 {
+		s.EndsAt = r.time()
+	}
 	if r.err != nil {
 		return nil, fmt.Errorf("auction table: %w", r.err)
 	}
@@ -236,6 +246,10 @@ func (w *rowWriter) item(it *schemas.ItemPlaced) {
 	w.money(it.MinIncrement)
 	w.time(it.EndsAt)
 	w.time(it.PlacedAt)
+	if w.present(it.SoftClose != nil) {
+		w.int(int64(it.SoftClose.WindowSeconds))
+		w.int(int64(it.SoftClose.MaxExtensionSeconds))
+	}
 }
 
 func (w *rowWriter) highest(h *Bid) {
@@ -394,6 +408,9 @@ func (r *rowReader) item(it *schemas.ItemPlaced) {
 	it.MinIncrement = r.money()
 	it.EndsAt = r.time()
 	it.PlacedAt = r.time()
+	if r.v >= rowV2 && r.present() {
+		it.SoftClose = &schemas.SoftClose{WindowSeconds: int(r.int()), MaxExtensionSeconds: int(r.int())}
+	}
 }
 
 func (r *rowReader) highest() *Bid {

@@ -52,6 +52,21 @@ type State struct {
 	Applied int64 `json:"applied,omitempty"`
 	// Version counts the events applied, so a reader can tell two states apart.
 	Version int64 `json:"version"`
+	// EndsAt is the auction's end once a soft close extended it (see
+	// schemas.SoftCloseEnd); zero while it is the item's. End reads it.
+	EndsAt time.Time `json:"endsAt,omitzero"`
+}
+
+// End is when bidding ends: the item's end, or the later one that bids in
+// its soft close window moved it to.
+func (s State) End() time.Time {
+	if !s.EndsAt.IsZero() {
+		return s.EndsAt
+	}
+	if s.Item != nil {
+		return s.Item.EndsAt
+	}
+	return time.Time{}
 }
 
 // HeldClose is a close-due waiting for its item, with its place in line:
@@ -106,6 +121,9 @@ type Verdict struct {
 	// Outbid, for an accepted bid, is the highest bid it overtook when
 	// another bidder placed that (see schemas.BidAccepted.Outbid).
 	Outbid *Bid `json:"outbid,omitempty"`
+	// EndsAt, for an accepted bid, is the auction's new end when the bid
+	// came within its soft close window (zero otherwise).
+	EndsAt time.Time `json:"endsAt,omitzero"`
 }
 
 // Verdict returns the verdict on bidID if it is among the recent ones.

@@ -144,10 +144,14 @@ export function sellView(view) {
   const reserve = h('input', { id: 'sell-reserve', name: 'reservePrice', inputmode: 'decimal', autocomplete: 'off' });
   const duration = h('input', { id: 'sell-duration', name: 'duration', type: 'number', min: 1, value: 5, required: true });
   const unit = h('select', { id: 'sell-unit', name: 'unit', 'aria-label': 'Unit of the duration' }, UNITS.map(([u, s]) => h('option', { value: s, selected: u === 'minutes' }, u)));
+  // Soft close: late bids extend the auction, so nobody wins by sniping.
+  const soft = h('input', { id: 'sell-soft-close', name: 'softClose', type: 'checkbox' });
+  const softWindow = h('input', { id: 'sell-soft-window', name: 'windowSeconds', type: 'number', min: 10, max: 3600, value: 120 });
   const submitBtn = h('button', { id: 'sell-submit', type: 'submit' }, 'Put it up for auction');
   const fields = {
     '/title': title.id, '/description': description.id, '/category': category.id, '/currency': currency.id,
     '/startingPrice': starting.id, '/reservePrice': reserve.id, '/durationSeconds': duration.id, '/endsAt': duration.id,
+    '/softClose': softWindow.id,
   };
   let retry = null; // {sent, key}: an item whose answer was lost, to send again under the same key
   const form = h('form', {
@@ -162,6 +166,7 @@ export function sellView(view) {
         durationSeconds: Math.round(Number(duration.value) * Number(unit.value)),
       };
       if (description.value.trim()) body.description = description.value.trim();
+      if (soft.checked) body.softClose = { windowSeconds: Math.round(Number(softWindow.value)) };
       const errors = [];
       if (Number.isNaN(body.startingPrice)) errors.push({ field: '/startingPrice', code: 'format', message: `Enter the starting price as an amount in ${cur}, such as 50.00.` });
       if (reserve.value.trim()) {
@@ -202,6 +207,11 @@ export function sellView(view) {
     h('label', { for: duration.id, class: 'vh' }, 'Duration'), duration, unit,
     h('p', { class: 'hint' }, 'From 10 seconds to 30 days.'),
     h('p', { class: 'field-error', id: `${duration.id}-error`, hidden: true })),
+  h('fieldset', { class: 'inline' },
+    h('legend', {}, 'Soft close'),
+    soft, h('label', { for: soft.id }, ' A bid in the last '), softWindow,
+    h('label', { for: softWindow.id }, ' seconds extends the auction by as much (up to an hour in all).'),
+    h('p', { class: 'field-error', id: `${softWindow.id}-error`, hidden: true })),
   submitBtn);
   duration.setAttribute('aria-describedby', `${duration.id}-error`);
   view.main.append(h('h1', { tabindex: -1 }, 'Sell an item'), h('section', { class: 'card' }, msg, form));

@@ -124,7 +124,7 @@ export async function listView(view) {
         item: (it) => update(it),
         accepted(b) {
           const it = items.get(b.itemId);
-          if (it) update({ ...it, highestBid: { amount: b.amount.amount, bidderId: b.bidderId, at: b.decidedAt }, bidCount: b.bidCount });
+          if (it) update({ ...it, highestBid: { amount: b.amount.amount, bidderId: b.bidderId, at: b.decidedAt }, bidCount: b.bidCount, endsAt: b.endsAt || it.endsAt });
         },
         completed(c) {
           const it = items.get(c.itemId);
@@ -232,6 +232,7 @@ export async function itemView(view, id) {
   const outbidEl = h('p', { id: 'outbid-notice', class: 'outbid-notice', role: 'alert', hidden: true });
   const statusEl = h('dd', { id: 'item-status' });
   const countdown = h('span', { id: 'countdown' });
+  const endsEl = h('time', { id: 'ends-at' });
   const reserveEl = h('dd', { id: 'reserve' });
   const result = h('section', { id: 'result', class: 'result', 'aria-live': 'polite', hidden: true });
   const feed = h('ol', { id: 'feed', class: 'feed', 'aria-live': 'polite', 'aria-relevant': 'additions' });
@@ -248,7 +249,9 @@ export async function itemView(view, id) {
           priceLabel, priceEl, priceNote, outbidEl,
           h('dl', { class: 'facts' },
             h('dt', {}, 'Status'), statusEl,
-            h('dt', {}, 'Ends'), h('dd', {}, h('time', { datetime: it.endsAt }, when(it.endsAt)), ' ', countdown),
+            h('dt', {}, 'Ends'), h('dd', {}, endsEl, ' ', countdown),
+            ...(it.softClose ? [h('dt', {}, 'Soft close'), h('dd', { id: 'soft-close' },
+              `a bid in the last ${it.softClose.windowSeconds} s extends it by as much, up to ${Math.round(it.softClose.maxExtensionSeconds / 60)} min in all`)] : []),
             h('dt', {}, 'Starting price'), h('dd', {}, money(it.startingPrice, it.currency)),
             h('dt', {}, 'Minimum raise'), h('dd', {}, money(it.minIncrement, it.currency)),
             h('dt', {}, 'Reserve'), reserveEl),
@@ -365,6 +368,8 @@ export async function itemView(view, id) {
     statusEl.textContent = it.status; // open, closing (no new bids, the last verdicts to come) or closed
     statusEl.dataset.status = it.status;
     reserveEl.textContent = it.reserveMet ? 'met (or none)' : 'not met yet';
+    endsEl.setAttribute('datetime', it.endsAt);
+    endsEl.textContent = when(it.endsAt);
     tick();
     // Keep the suggested amount current, unless the reader is typing or
     // typed their own.
@@ -466,6 +471,11 @@ export async function itemView(view, id) {
     accepted(b) {
       if (b.bidCount < it.bidCount) return; // older than what is shown
       it = { ...it, highestBid: { amount: b.amount.amount, bidderId: b.bidderId, at: b.decidedAt }, bidCount: b.bidCount };
+      if (b.endsAt && Date.parse(b.endsAt) > Date.parse(it.endsAt)) {
+        // A late bid moved a soft close: the auction runs longer.
+        it.endsAt = b.endsAt;
+        pulse(endsEl);
+      }
       renderState();
       pulse(priceEl);
       if (!shown.has(b.bidId)) entry('bid-accepted', ...decision('bid-accepted', live(b)));
