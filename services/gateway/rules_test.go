@@ -19,7 +19,6 @@ import (
 
 	"github.com/auctionflow/auction/functions/faas"
 	"github.com/auctionflow/auction/functions/placebid"
-	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/schemas/cekafka"
@@ -27,6 +26,7 @@ import (
 	"github.com/auctionflow/auction/services/gateway"
 	"github.com/auctionflow/auction/services/live"
 	"github.com/auctionflow/auction/streams/auction"
+	"github.com/auctionflow/auction/streams/auction/auctiontest"
 )
 
 // TestRefusedAlikeAtTheEdgeAndByTheProcessor: a bid on an auction that has
@@ -124,20 +124,7 @@ func startRulesProcessor(t *testing.T, now time.Time) *rulesProcessor {
 	if err != nil {
 		t.Fatalf("new processor: %v", err)
 	}
-	gp, err := goka.NewProcessor(nil, proc.Graph(), goka.WithTester(tt),
-		goka.WithLogger(kafkaio.GokaLogger(slog.New(slog.DiscardHandler))))
-	if err != nil {
-		t.Fatalf("new goka processor: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- gp.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("processor stopped with %v, want nil", err)
-		}
-	})
+	auctiontest.Run(t, tt, proc)
 	tokens, err := auth.NewTokens(auth.Config{Key: auth.GenerateKey(), Issuer: issuer, Audience: audience, TTL: tokenTTL}, nil)
 	if err != nil {
 		t.Fatalf("NewTokens: %v", err)

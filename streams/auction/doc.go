@@ -17,7 +17,7 @@
 // causes, and stays small however many bids the item gets; for an older bid
 // the callback looks up its status in auction.bid-status and hands Decide
 // that verdict to emit again. A duplicate that arrives after RecentVerdicts
-// newer bids on its item and before its status reached the lookup table
+// newer bids on its item and before its status reached the processor's view
 // (milliseconds after the decision) would be decided again.
 //
 // # Log order is decision order

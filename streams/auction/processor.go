@@ -81,17 +81,20 @@ func (unobserved) DeadLetter(string)     {}
 // a record goka cannot decode would stop the processor, so decoding happens
 // in the callback, where a bad record can be dead-lettered instead.
 //
-// auction.bid-status, which the processor writes, is also a lookup table
-// of the graph: a bid whose verdict has left its auction's row (State.Recent)
+// auction.bid-status, which the processor writes, is read back through
+// statuses: a bid whose verdict has left its auction's row (State.Recent)
 // is looked up there by bid id, so a late duplicate is still decided once.
-// goka recovers a lookup table before processing, so after a restart every
-// status written before it is there.
-func (p *Processor) Graph() *goka.GroupGraph {
+// Run recovers it before processing, so after a restart every status
+// written before it is there. It is a view the processor runs itself
+// rather than a goka lookup table: goka stops its lookup tables at the
+// same time as its partition processors, and a callback still running
+// would read a table being closed.
+func (p *Processor) Graph(statuses Statuses) *goka.GroupGraph {
 	raw := new(codec.Bytes)
+	process := func(ctx goka.Context, msg any) { p.process(ctx, msg, statuses) }
 	return goka.DefineGroup(Group,
-		goka.Input(goka.Stream(schemas.TopicItems), raw, p.process),
-		goka.Input(goka.Stream(schemas.TopicBids), raw, p.process),
-		goka.Lookup(goka.Table(schemas.TopicBidStatus), bidStatusCodec{}),
+		goka.Input(goka.Stream(schemas.TopicItems), raw, process),
+		goka.Input(goka.Stream(schemas.TopicBids), raw, process),
 		goka.Persist(stateCodec{}),
 		goka.Output(goka.Stream(schemas.TopicBidResults), raw),
 		// Soft close extensions, for the closer; read back as an input,
@@ -101,6 +104,11 @@ func (p *Processor) Graph() *goka.GroupGraph {
 		goka.Output(goka.Stream(schemas.TopicDeadLetter), raw),
 		goka.Output(goka.Stream(schemas.TopicBidStatus), bidStatusCodec{}),
 	)
+}
+
+// Statuses finds the status of a bid on auction.bid-status: a BidView.
+type Statuses interface {
+	Bid(bidID string) (*schemas.BidStatus, error)
 }
 
 // Processor runs the auction group.
@@ -175,9 +183,31 @@ func copyOf(sc *sarama.Config) *sarama.Config {
 	return &c
 }
 
-// Run processes until ctx ends or goka fails.
+// Run processes until ctx ends or goka fails. It first recovers its view
+// of auction.bid-status (see Graph), which it stops only once goka's
+// processor has stopped, so no callback reads a closed view.
 func (p *Processor) Run(ctx context.Context, ready func()) error {
-	gp, err := goka.NewProcessor(p.cfg.Kafka.Brokers, p.Graph(), p.Options()...)
+	statuses, err := NewBidView(p.cfg.Kafka, p.cfg.Log, goka.WithViewStorageBuilder(p.cfg.Storage))
+	if err != nil {
+		return fmt.Errorf("auction processor: %w", err)
+	}
+	viewCtx, stopView := context.WithCancel(context.WithoutCancel(ctx))
+	viewDone := make(chan error, 1)
+	go func() { viewDone <- statuses.Run(viewCtx) }()
+	defer func() {
+		stopView()
+		<-viewDone
+	}()
+	select {
+	case <-statuses.view.v.WaitRunning():
+	case err := <-viewDone:
+		viewDone <- err // for the deferred wait
+		return fmt.Errorf("auction processor: bid statuses: %w", err)
+	case <-ctx.Done():
+		return nil
+	}
+
+	gp, err := goka.NewProcessor(p.cfg.Kafka.Brokers, p.Graph(statuses), p.Options()...)
 	if err != nil {
 		return fmt.Errorf("new auction processor: %w", err)
 	}
@@ -198,8 +228,7 @@ func (p *Processor) Run(ctx context.Context, ready func()) error {
 
 // Supervise runs the processor until ctx ends, and starts it again
 // whenever goka stops on an error: with the broker gone goka's processor
-// and its lookup table give up, and a start while the broker is still down
-// fails on metadata. ready is called each time it has recovered its tables
+// gives up, and a start while the broker is still down fails on metadata. ready is called each time it has recovered its tables
 // and joined the group, notReady each time it stops; retries back off from
 // 200 ms to 2 s, so it resumes within seconds of the broker answering again.
 // Committed offsets and the table topic make every restart carry on where
@@ -230,7 +259,7 @@ func (p *Processor) Supervise(ctx context.Context, ready func(), notReady func(e
 	}
 }
 
-func (p *Processor) process(ctx goka.Context, msg any) {
+func (p *Processor) process(ctx goka.Context, msg any, statuses Statuses) {
 	raw, _ := msg.([]byte)
 	m := cekafka.Message{Key: []byte(ctx.Key()), Value: raw, Headers: fromGokaHeaders(ctx.Headers())}
 	// The decision is a span in the trace of the event that asked for it:
@@ -253,7 +282,12 @@ func (p *Processor) process(ctx goka.Context, msg any) {
 	}
 	if b := in.Bid; b != nil {
 		if _, recent := s.Verdict(b.BidID); !recent {
-			st, _ := ctx.Lookup(goka.Table(schemas.TopicBidStatus), b.BidID).(*schemas.BidStatus)
+			st, err := statuses.Bid(b.BidID)
+			if err != nil {
+				// Not the record's fault: fail the processor, and the
+				// record is read again when it is back.
+				ctx.Fail(err)
+			}
 			in.Decided = PriorVerdict(st, *b)
 		}
 	}

@@ -2,7 +2,6 @@ package auction_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -15,10 +14,10 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
-	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/schemas/cekafka"
 	"github.com/auctionflow/auction/streams/auction"
+	"github.com/auctionflow/auction/streams/auction/auctiontest"
 )
 
 // testNow is the processor's fixed clock in these tests.
@@ -40,23 +39,7 @@ func startTesterWith(t testing.TB, cfg auction.Config) *tester.Tester {
 	if err != nil {
 		t.Fatalf("new processor: %v", err)
 	}
-	// p.Options() would wire real sarama clients; the tester replaces all of them.
-	gp, err := goka.NewProcessor(nil, p.Graph(),
-		goka.WithTester(tt),
-		goka.WithLogger(kafkaio.GokaLogger(slog.New(slog.DiscardHandler))),
-	)
-	if err != nil {
-		t.Fatalf("new goka processor: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- gp.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("processor stopped with %v, want nil", err)
-		}
-	})
+	auctiontest.Run(t, tt, p)
 	return tt
 }
 
