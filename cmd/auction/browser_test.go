@@ -127,10 +127,17 @@ func TestBrowser(t *testing.T) {
 	}
 	a.until(t, "the rejection in Dan's live feed", `!!document.querySelector('#feed li[data-event="bid-rejected"] [data-amount="12050"]')`, 0)
 
+	// Dan goes to the list and opens the item again: the bids decided so
+	// far are its history.
+	a.open(t, "/")
+	a.until(t, "the list on Dan's page", `!!document.querySelector('#row-' + CSS.escape(`+js(item)+`))`, 0)
+	a.open(t, "/items/"+item)
+	a.until(t, "the history on Dan's reopened page", `document.querySelectorAll('#feed li[data-history]').length === 3`, 0)
 	c.bid(t, "150.00", 15000, "accepted")
 	a.until(t, "Bob's raise live on Dan's page", `document.querySelector('#price').dataset.amount === '15000'`, 0)
 	a.until(t, "Dan told live he was outbid", `!document.querySelector('#outbid-notice').hidden &&
-		document.querySelector('#outbid-notice').dataset.amount === '15000'`, 0)
+		document.querySelector('#outbid-notice').dataset.amount === '15000' &&
+		document.querySelector('#outbid-notice').textContent.startsWith('You have been outbid: Bob Baker bid €150.00')`, 0)
 	c.until(t, "Bob's notice gone, his the highest bid again", `document.querySelector('#outbid-notice').hidden`, 0)
 	for _, tb := range []*tab{a, c} {
 		if !evaluate[bool](t, tb, `window.__unreloaded === true`) {
@@ -138,11 +145,13 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	if out := os.Getenv("AUCTION_SCREENSHOT"); out != "" {
-		c.until(t, "the highlight of the new price to fade", `document.getAnimations().length === 0`, 0)
+		// Dan's page: the names, the history below the live feed, and
+		// the notice that Bob outbid him.
+		a.until(t, "the highlight of the new price to fade", `document.getAnimations().length === 0`, 0)
 		if !filepath.IsAbs(out) {
 			out = filepath.Join("..", "..", out) // relative to the repository
 		}
-		if err := os.WriteFile(out, c.screenshot(t), 0o644); err != nil {
+		if err := os.WriteFile(out, a.screenshot(t), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("screenshot of the item page written to %s", out)
