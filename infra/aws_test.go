@@ -59,7 +59,8 @@ func TestLambdaTemplate(t *testing.T) {
 			continue
 		}
 		dir := string(target[1])
-		read, required := settingsRead(t, repoPath("cmd", "lambda", dir), repoPath("cmd", "lambda", "internal", "setup"))
+		read, required := settingsRead(t, filepath.Join(repoPath("cmd", "lambda", dir), "*.go"), filepath.Join(repoPath("cmd", "lambda", "internal", "setup"), "*.go"),
+			repoPath("cmd", "internal", "outofband", "env.go"), repoPath("cmd", "internal", "outofband", dir+".go"))
 		set := map[string]bool{}
 		vars := get(get(get(res, "Properties"), "Environment"), "Variables")
 		for j := 0; vars != nil && j+1 < len(vars.Content); j += 2 {
@@ -82,12 +83,14 @@ func TestLambdaTemplate(t *testing.T) {
 	report(t, "the Lambda template", v)
 }
 
-// settingsRead lists the AUCTION_* settings the non-test Go files of dirs
-// name, and those passed to setup.Producer (which fails without them).
-func settingsRead(t *testing.T, dirs ...string) (read, required []string) {
+// settingsRead lists the AUCTION_* settings the non-test Go files that
+// patterns match name (a main, the setup it shares, and the builder of its
+// function in cmd/internal/outofband), and those passed to setup.Producer
+// (which fails without them).
+func settingsRead(t *testing.T, patterns ...string) (read, required []string) {
 	t.Helper()
-	for _, dir := range dirs {
-		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	for _, pattern := range patterns {
+		files, err := filepath.Glob(pattern)
 		if err != nil {
 			t.Fatal(err)
 		}

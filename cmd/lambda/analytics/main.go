@@ -17,11 +17,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/auctionflow/auction/cmd/internal/outofband"
 	"github.com/auctionflow/auction/cmd/lambda/internal/kafkaevent"
 	"github.com/auctionflow/auction/cmd/lambda/internal/setup"
-	"github.com/auctionflow/auction/functions/analytics"
 	"github.com/auctionflow/auction/functions/trigger"
-	"github.com/auctionflow/auction/schemas"
 )
 
 func main() { setup.Main("analytics", newHandler) }
@@ -32,7 +31,6 @@ func newHandler(ctx context.Context, env setup.Env, log *slog.Logger) (func(cont
 	if err != nil {
 		return nil, err
 	}
-	a := analytics.New(analytics.Deps{Store: analytics.NewDynamo(client, setup.Or(env, "AUCTION_ANALYTICS_TABLE", "auction-analytics")), Log: log})
-	fn := trigger.Function(schemas.TopicItemComplete, schemas.TypeItemCompleted, producer, a.OnCompleted)
+	fn := outofband.Analytics(env, client, producer, log)
 	return kafkaevent.Handler(fn, trigger.DeadLetterPolicy{Writer: producer, Consumer: "analytics", Log: log}, log), nil
 }

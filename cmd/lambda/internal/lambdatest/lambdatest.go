@@ -164,7 +164,14 @@ func (s *syncBuffer) String() string {
 // with event id id, under key (the item's, unless a test breaks it).
 func Completion(t *testing.T, id, key string, ic schemas.ItemCompleted) cekafka.Message {
 	t.Helper()
-	e, err := schemas.NewEvent(schemas.TypeItemCompleted, schemas.Meta{ID: id, Source: "/test/processor", Subject: ic.ItemID, Key: key, Time: ic.ClosedAt}, ic)
+	return Message(t, schemas.TypeItemCompleted, schemas.Meta{ID: id, Source: "/test/processor", Subject: ic.ItemID, Key: key, Time: ic.ClosedAt}, ic)
+}
+
+// Message is the event of type, meta and data as the platform writes it
+// to Kafka.
+func Message(t *testing.T, typ string, meta schemas.Meta, data any) cekafka.Message {
+	t.Helper()
+	e, err := schemas.NewEvent(typ, meta, data)
 	if err != nil {
 		t.Fatal(err)
 	}

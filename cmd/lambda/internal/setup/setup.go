@@ -1,7 +1,8 @@
 // Package setup is what every function of cmd/lambda sets up in its init
 // phase, from the settings of `auction run` it shares: the Kafka producer
-// (outputs and dead letters), the DynamoDB client, table names with their
-// defaults, and the JSON Schemas compiled before the first invocation.
+// (outputs and dead letters), the DynamoDB client (cmd/internal/outofband
+// builds the functions on it), and the JSON Schemas compiled before the
+// first invocation.
 package setup
 
 import (
@@ -15,13 +16,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/auctionflow/auction/internal/dynamotable"
+	"github.com/auctionflow/auction/cmd/internal/outofband"
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/schemas"
 )
 
 // Env reads settings; os.Getenv in a function, a map in a test.
-type Env func(string) string
+type Env = outofband.Env
 
 // Log is the function's logger: JSON to stderr, which Lambda sends to
 // CloudWatch Logs.
@@ -37,21 +38,6 @@ func Producer(env Env, clientID string, log *slog.Logger) (*kafkaio.Producer, er
 	}
 	return kafkaio.NewProducer(kafkaio.Config{Brokers: strings.Split(brokers, ","), ClientID: clientID,
 		DeliveryTimeout: 10 * time.Second}, log)
-}
-
-// Dynamo is the DynamoDB client of AUCTION_DYNAMODB_ENDPOINT and
-// AUCTION_DYNAMODB_REGION (neither: AWS itself, the function role's
-// credentials).
-func Dynamo(ctx context.Context, env Env) (*dynamodb.Client, error) {
-	return dynamotable.NewClient(ctx, env("AUCTION_DYNAMODB_ENDPOINT"), env("AUCTION_DYNAMODB_REGION"))
-}
-
-// Or is the setting name, or def when it is not set.
-func Or(env Env, name, def string) string {
-	if v := env(name); v != "" {
-		return v
-	}
-	return def
 }
 
 // Schemas compiles the JSON Schemas now, in the init phase, rather than on
@@ -85,7 +71,7 @@ func Clients(ctx context.Context, env Env, clientID string, log *slog.Logger) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	client, err := Dynamo(ctx, env)
+	client, err := outofband.Dynamo(ctx, env)
 	if err == nil {
 		err = Schemas()
 	}
