@@ -1,5 +1,7 @@
 package schemas
 
+import "slices"
+
 // Topic names. Kafka topic names cannot contain '/', so the article's
 // /auction/items is auction.items, and so on.
 const (
@@ -74,6 +76,17 @@ func Catalog() []Topic {
 		{Name: TopicDeadLetter, Key: "original key", CleanupPolicy: CleanupDelete,
 			Doc: "records a consumer could not process, with origin headers (see DeadLetter)"},
 	}
+}
+
+// TopicOf is the topic of the catalog that carries events of eventType:
+// each type travels on one topic.
+func TopicOf(eventType string) (string, bool) {
+	for _, t := range Catalog() {
+		if slices.Contains(t.EventTypes, eventType) {
+			return t.Name, true
+		}
+	}
+	return "", false
 }
 
 // LookupTopic returns the catalog entry for name.
