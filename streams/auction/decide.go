@@ -207,7 +207,9 @@ func placeBid(s State, b schemas.BidPlaced, prior *Verdict, offset int64, now ti
 	v.Reason, v.Detail = judge(s, b)
 	if v.Reason == "" {
 		if h := s.Highest; h != nil && h.BidderID != b.Bidder.ID {
-			v.Outbid = h
+			// What the verdict event names of it; its placedAt would only
+			// make the row, which keeps RecentVerdicts of these, longer.
+			v.Outbid = &Bid{BidID: h.BidID, BidderID: h.BidderID, Amount: h.Amount}
 		}
 		if end, moved := schemas.SoftCloseEnd(s.Item.SoftClose, s.Item.EndsAt, s.End(), b.PlacedAt); moved {
 			s.EndsAt, v.EndsAt = end, end
