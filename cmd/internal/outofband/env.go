@@ -10,12 +10,16 @@ package outofband
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/auctionflow/auction/internal/dynamotable"
+	"github.com/auctionflow/auction/internal/kafkaio"
 )
 
 // Env reads settings; os.Getenv in a function, a map in a test.
@@ -48,4 +52,33 @@ func Duration(env Env, name string, def time.Duration) (time.Duration, error) {
 // function's role).
 func Dynamo(ctx context.Context, env Env) (*dynamodb.Client, error) {
 	return dynamotable.NewClient(ctx, env("AUCTION_DYNAMODB_ENDPOINT"), env("AUCTION_DYNAMODB_REGION"))
+}
+
+// Kafka is the cluster of AUCTION_KAFKA_BROKERS as clientID, secured as the
+// AUCTION_KAFKA_SECURITY_PROTOCOL, _SASL_MECHANISM, _SASL_USERNAME,
+// _SASL_PASSWORD and _CA_FILE settings say (as for `auction run`): an MSK
+// listener with SASL/SCRAM over TLS, say.
+func Kafka(env Env, clientID string) (kafkaio.Config, error) {
+	var brokers []string
+	for _, b := range strings.Split(env("AUCTION_KAFKA_BROKERS"), ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			brokers = append(brokers, b)
+		}
+	}
+	if len(brokers) == 0 {
+		return kafkaio.Config{}, errors.New("AUCTION_KAFKA_BROKERS is not set")
+	}
+	sec := kafkaio.Security{Protocol: env("AUCTION_KAFKA_SECURITY_PROTOCOL"), Mechanism: env("AUCTION_KAFKA_SASL_MECHANISM"),
+		Username: env("AUCTION_KAFKA_SASL_USERNAME"), Password: env("AUCTION_KAFKA_SASL_PASSWORD")}
+	if f := env("AUCTION_KAFKA_CA_FILE"); f != "" {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return kafkaio.Config{}, fmt.Errorf("AUCTION_KAFKA_CA_FILE: %w", err)
+		}
+		sec.CAPEM = pem
+	}
+	if err := sec.Validate(); err != nil {
+		return kafkaio.Config{}, err
+	}
+	return kafkaio.Config{Brokers: brokers, ClientID: clientID, DeliveryTimeout: 10 * time.Second, Security: sec}, nil
 }

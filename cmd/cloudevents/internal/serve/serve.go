@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -83,12 +82,14 @@ func writer(env outofband.Env, function string, log *slog.Logger) (trigger.Write
 		s, err := cehttp.NewSink(sink)
 		return s, func() {}, err
 	}
-	brokers := env("AUCTION_KAFKA_BROKERS")
-	if brokers == "" {
+	if env("AUCTION_KAFKA_BROKERS") == "" {
 		return nil, nil, errors.New("neither K_SINK nor AUCTION_KAFKA_BROKERS is set: the function's outputs have nowhere to go")
 	}
-	p, err := kafkaio.NewProducer(kafkaio.Config{Brokers: strings.Split(brokers, ","), ClientID: "auction-" + function + "-cloudevents",
-		DeliveryTimeout: 10 * time.Second}, log)
+	cfg, err := outofband.Kafka(env, "auction-"+function+"-cloudevents")
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := kafkaio.NewProducer(cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,10 +7,8 @@ package setup
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -30,14 +28,14 @@ func Log(function string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", function)
 }
 
-// Producer connects to AUCTION_KAFKA_BROKERS as clientID.
+// Producer connects to the cluster of AUCTION_KAFKA_BROKERS as clientID,
+// secured as the AUCTION_KAFKA_* settings say (outofband.Kafka).
 func Producer(env Env, clientID string, log *slog.Logger) (*kafkaio.Producer, error) {
-	brokers := env("AUCTION_KAFKA_BROKERS")
-	if brokers == "" {
-		return nil, errors.New("AUCTION_KAFKA_BROKERS is not set")
+	cfg, err := outofband.Kafka(env, clientID)
+	if err != nil {
+		return nil, err
 	}
-	return kafkaio.NewProducer(kafkaio.Config{Brokers: strings.Split(brokers, ","), ClientID: clientID,
-		DeliveryTimeout: 10 * time.Second}, log)
+	return kafkaio.NewProducer(cfg, log)
 }
 
 // Schemas compiles the JSON Schemas now, in the init phase, rather than on
