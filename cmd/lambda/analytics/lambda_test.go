@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/auctionflow/auction/functions/trigger"
 	"github.com/auctionflow/auction/internal/dynamotest"
 	"github.com/auctionflow/auction/schemas"
+	"github.com/aws/aws-lambda-go/events"
 )
 
 // TestUnderTheLambdaRuntime runs analytics as AWS Lambda runs it (see
@@ -48,6 +51,49 @@ func TestUnderTheLambdaRuntime(t *testing.T) {
 		t.Logf("%s invocation: %s", what, fn.Invoke(t, ev))
 		if s := summary(); s.Completed != 2 || s.Sold != 1 || s.Unsold != 1 || s.Bids != 3 {
 			t.Errorf("after invocation %d: %+v, want 2 completed (1 sold, 1 not), 3 bids, each auction counted once", i+1, s)
+		}
+	}
+	fn.LogFigures(t)
+}
+
+// TestBatchOfAThousand invokes analytics under the emulator with the event
+// the mapping delivers at its largest batch, 1,000 completions over three
+// partitions (about 1.5 MB of JSON, under the 6 MB limit of a call), then
+// with 1,000 more warm: each auction counted once. It is a measurement,
+// run when AUCTION_LAMBDA_BATCH is set:
+//
+//	AUCTION_LAMBDA_BATCH=1 go test -count=1 -v -run TestBatchOfAThousand ./cmd/lambda/analytics/
+func TestBatchOfAThousand(t *testing.T) {
+	if os.Getenv("AUCTION_LAMBDA_BATCH") == "" {
+		t.Skip("a measurement: set AUCTION_LAMBDA_BATCH=1")
+	}
+	st := lambdatest.NewStores(t, schemas.TopicItemComplete, schemas.TopicAnalytics, schemas.TopicDeadLetter)
+	table := dynamotest.NewTable(t, st.Dynamo, analytics.EnsureTable)
+	fn := lambdatest.Start(t, append(st.Env(), "AUCTION_ANALYTICS_TABLE="+table)...)
+	run := time.Now().UnixNano()
+	category := fmt.Sprintf("lots-%d", run%1_000_000)
+	batch := func(from int) events.KafkaEvent {
+		closed := time.Now().UTC()
+		recs := make([]trigger.Record, 1000)
+		for i := range recs {
+			n := from + i
+			ic := schemas.ItemCompleted{ItemID: fmt.Sprintf("item-%d-%d", run, n), SellerID: "u-sam", Title: "Lot", Category: category,
+				Sold: true, WinnerID: "u-bob", Price: &schemas.Money{Amount: 1000 + int64(n), Currency: "EUR"}, ReserveMet: true, BidCount: 1,
+				Bidders: []string{"u-bob"}, EndsAt: closed.Add(-time.Second), ClosedAt: closed}
+			recs[i] = trigger.Record{Topic: schemas.TopicItemComplete, Partition: int32(n % 3), Offset: int64(n / 3),
+				Message: lambdatest.Completion(t, fmt.Sprintf("done-%d", n), ic.ItemID, ic)}
+		}
+		return kafkaevent.Event(recs...)
+	}
+	store := analytics.NewDynamo(st.Dynamo, table)
+	for i, what := range []string{"cold", "warm"} {
+		ev := batch(i * 1000)
+		body, _ := json.Marshal(ev)
+		took := fn.Invoke(t, ev)
+		t.Logf("%s: 1,000 completions, %d bytes of event: %s, %s a record", what, len(body), took, took/1000)
+		s, err := store.Summary(t.Context(), category, time.Time{}, time.Time{})
+		if err != nil || s.Completed != int64((i+1)*1000) {
+			t.Fatalf("after the %s batch: %+v, %v; want %d completed", what, s, err, (i+1)*1000)
 		}
 	}
 	fn.LogFigures(t)
