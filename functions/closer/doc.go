@@ -2,10 +2,14 @@
 // placed and, when an auction's endsAt plus a grace period has come, tells the
 // auction processor (streams/auction) to close it.
 //
-// In: auction.items, in consumer group "auction-closer". Out: auction.bids,
-// one close-due per item (keyed by item id, event id "<itemId>.close-due",
-// source "/auction/functions/closer"), and auction.dead-letter for records on
-// auction.items it cannot read.
+// In: auction.items, in consumer group "auction-closer": the items placed,
+// and the processor's soft close extensions (auction.item.extended.v1), each
+// a later end for an item. Out: auction.bids, one close-due per end (keyed
+// by item id, event id "<itemId>.close-due" for the end an item was placed
+// with and "<itemId>.close-due@<end>" for each it was moved to, source
+// "/auction/functions/closer"), and auction.dead-letter for records on
+// auction.items it cannot read. The processor closes the auction on the
+// close-due of the end it has; one of an end it moved on from does nothing.
 //
 // The close-due goes into the item's partition of auction.bids, after every
 // bid already written there, because the processor decides in log order

@@ -1,9 +1,12 @@
 // Package notify is the out-of-band notify-bidders function: when an auction
 // closes it tells the winner they won, every other bidder they lost, and the
-// seller whether the item sold, by email and in an in-app inbox.
+// seller whether the item sold; and when a bid overtakes another bidder's,
+// it tells that bidder they were outbid, at most once per item in each
+// window (Deps.OutbidWindow). Each goes by email and into an in-app inbox.
 //
 // In: auction.item-complete (schemas.ItemCompleted, keyed by item id), handed
-// to Notifier.Handle in batches by the Kafka trigger. Out: the
+// to Notifier.Handle in batches by the Kafka trigger; and the accepted bids
+// of auction.bid-results (schemas.BidAccepted), handed to HandleOutbid. Out: the
 // schemas.NotificationSent events Handle returns, which the trigger writes to
 // auction.notifications (keyed by user id); email over SMTP (SMTPMailer); and
 // the inbox, an Outbox store (Memory for the embedded mode, Dynamo on
@@ -14,7 +17,8 @@
 // The trigger is at-least-once: after a crash or a failed batch, the same
 // item-complete is handed to Handle again. Handle therefore never acts on an
 // event directly. Each notification has an id derived from the event
-// ("<itemId>/<userId>/<kind>", see ID), and is handled in three steps:
+// ("<itemId>/<userId>/<kind>", see ID; an outbid notice adds the number of
+// its window, see OutbidID), and is handled in three steps:
 //
 //  1. Reserve records the intent, once per id (a conditional write). The
 //     intent is the inbox entry, so the inbox holds exactly one entry per
