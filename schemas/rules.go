@@ -50,11 +50,12 @@ const (
 // MinSoftCloseWindow to MaxSoftCloseWindow, and a cap of at least one
 // window and at most MaxSoftCloseExtension.
 func SoftCloseFault(sc SoftClose) string {
-	w, m := time.Duration(sc.WindowSeconds)*time.Second, time.Duration(sc.MaxExtensionSeconds)*time.Second
+	// In whole seconds: a Duration of a huge count would overflow.
+	w, m := sc.WindowSeconds, sc.MaxExtensionSeconds
 	switch {
-	case w < MinSoftCloseWindow || w > MaxSoftCloseWindow:
+	case w < int(MinSoftCloseWindow/time.Second) || w > int(MaxSoftCloseWindow/time.Second):
 		return fmt.Sprintf("the soft close window must be %d to %d seconds", int(MinSoftCloseWindow/time.Second), int(MaxSoftCloseWindow/time.Second))
-	case m < w || m > MaxSoftCloseExtension:
+	case m < w || m > int(MaxSoftCloseExtension/time.Second):
 		return fmt.Sprintf("the soft close may extend the auction by one window to %d seconds", int(MaxSoftCloseExtension/time.Second))
 	}
 	return ""

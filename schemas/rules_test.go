@@ -357,6 +357,9 @@ func TestSoftCloseFault(t *testing.T) {
 		{schemas.SoftClose{WindowSeconds: 3601, MaxExtensionSeconds: 86400}, false},
 		{schemas.SoftClose{WindowSeconds: 60, MaxExtensionSeconds: 59}, false},
 		{schemas.SoftClose{WindowSeconds: 60, MaxExtensionSeconds: 86401}, false},
+		// Counts whose Durations would overflow into range.
+		{schemas.SoftClose{WindowSeconds: 1<<62 + 60, MaxExtensionSeconds: 1<<62 + 60}, false},
+		{schemas.SoftClose{WindowSeconds: 60, MaxExtensionSeconds: 1 << 62}, false},
 	} {
 		if got := schemas.SoftCloseFault(tt.sc) == ""; got != tt.ok {
 			t.Errorf("SoftCloseFault(%+v): got ok=%v, want %v", tt.sc, got, tt.ok)

@@ -69,6 +69,7 @@ var strict = json.JoinOptions(
 	json.WithUnmarshalers(json.JoinUnmarshalers(
 		json.UnmarshalFromFunc(refuseNull),
 		json.UnmarshalFromFunc(decodeInteger),
+		json.UnmarshalFromFunc(decodeInt),
 	)),
 )
 
@@ -105,6 +106,17 @@ func decodeInteger(dec *jsontext.Decoder, v *int64) error {
 		return &json.SemanticError{JSONKind: '0', Err: err}
 	}
 	*v = n
+	return nil
+}
+
+// decodeInt is decodeInteger for an int field (an int is 64 bits on every
+// platform the project builds for).
+func decodeInt(dec *jsontext.Decoder, v *int) error {
+	var n int64
+	if err := decodeInteger(dec, &n); err != nil {
+		return err
+	}
+	*v = int(n)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/gateway"
 )
 
@@ -98,15 +99,17 @@ func TestIntegersAsJSONSchema(t *testing.T) {
 		t.Run(spelt[0], func(t *testing.T) {
 			e := newEnv(t)
 			body := fmt.Sprintf(`{"title":"Bicycle","category":"bikes","currency":"EUR",`+
-				`"startingPrice":%s,"reservePrice":%s,"durationSeconds":%s}`, spelt[0], spelt[1], spelt[2])
+				`"startingPrice":%s,"reservePrice":%s,"durationSeconds":%s,"softClose":{"windowSeconds":%s,"maxExtensionSeconds":%[3]s}}`,
+				spelt[0], spelt[1], spelt[2], spelt[2])
 			w := e.do(t, request{method: http.MethodPost, path: "/v1/items", body: body, auth: "Bearer " + e.token(t)})
 			if w.Code != http.StatusAccepted {
 				t.Fatalf("status: got %d, want 202; body %s", w.Code, w.Body)
 			}
 			calls := e.place.Calls()
 			if len(calls) != 1 || calls[0].StartingPrice != 1000 || calls[0].ReservePrice == nil ||
-				*calls[0].ReservePrice != 5000 || calls[0].DurationSeconds != 3600 {
-				t.Fatalf("calls: got %+v, want one with startingPrice 1000, reservePrice 5000, durationSeconds 3600", calls)
+				*calls[0].ReservePrice != 5000 || calls[0].DurationSeconds != 3600 || calls[0].SoftClose == nil ||
+				*calls[0].SoftClose != (schemas.SoftClose{WindowSeconds: 3600, MaxExtensionSeconds: 3600}) {
+				t.Fatalf("calls: got %+v, want one with startingPrice 1000, reservePrice 5000, durationSeconds 3600 and a soft close of 3600 s", calls)
 			}
 		})
 	}
