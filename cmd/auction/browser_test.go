@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,7 +129,15 @@ func TestBrowser(t *testing.T) {
 	a.until(t, "the rejection in Dan's live feed", `!!document.querySelector('#feed li[data-event="bid-rejected"] [data-amount="12050"]')`, 0)
 
 	// Dan goes to the list and opens the item again: the bids decided so
-	// far are its history.
+	// far are its history, once the bid history read model has them (it
+	// follows the verdicts by moments).
+	var history struct{ Bids []struct{ BidID string } }
+	for deadline := time.Now().Add(20 * time.Second); get(t, p.base+"/v1/items/"+item+"/bids", &history) != http.StatusOK || len(history.Bids) < 3; {
+		if time.Now().After(deadline) {
+			t.Fatalf("bid history of %s: %d bids after 20 s, want 3", item, len(history.Bids))
+		}
+		<-time.After(50 * time.Millisecond)
+	}
 	a.open(t, "/")
 	a.until(t, "the list on Dan's page", `!!document.querySelector('#row-' + CSS.escape(`+js(item)+`))`, 0)
 	a.open(t, "/items/"+item)
