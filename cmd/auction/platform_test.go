@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auctionflow/auction/internal/syncbuf"
 )
 
 // TestFailedStartStopsWhatStarted: when a component cannot start (here the
@@ -26,7 +28,7 @@ func TestFailedStartStopsWhatStarted(t *testing.T) {
 	var started []string
 	running := int64(-1)
 	renv := runEnv{
-		getenv: func(k string) string { return env[k] }, stdout: &syncBuffer{}, stderr: &syncBuffer{},
+		getenv: func(k string) string { return env[k] }, stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{},
 		started:  func(target string) { started = append(started, target) },
 		returned: func(n int64) { running = n },
 	}

@@ -12,34 +12,16 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/auctionflow/auction/internal/syncbuf"
 
 	"github.com/auctionflow/auction/internal/kafkaio/kafkatest"
 	"github.com/auctionflow/auction/internal/userdir"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/services/auth"
 )
-
-// syncBuffer is a bytes.Buffer safe for the platform to write while the
-// test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestRunEmbedded starts the whole platform the way the README's run command
 // does (embedded broker, every target, demo users) and walks the spine: an
@@ -148,7 +130,7 @@ func TestRunEmbedded(t *testing.T) {
 type testPlatform struct {
 	base    string // http://host:port of the gateway
 	brokers []string
-	stdout  *syncBuffer
+	stdout  *syncbuf.Buffer
 }
 
 // startPlatform runs the whole platform as the README's run command does,
@@ -158,7 +140,7 @@ type testPlatform struct {
 func startPlatform(t *testing.T, extra map[string]string, opts ...func(*runEnv)) *testPlatform {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	addrs := make(chan string, 1)
 	done := make(chan error, 1)
 	kafkaPort := freePort(t)
@@ -273,7 +255,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stderr syncBuffer
+			var stderr syncbuf.Buffer
 			err := run(context.Background(), tt.args, runEnv{
 				getenv: func(k string) string { return tt.env[k] }, stdout: io.Discard, stderr: &stderr,
 			})

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auctionflow/auction/internal/syncbuf"
+
 	"github.com/IBM/sarama"
 
 	"github.com/auctionflow/auction/functions/lineage"
@@ -571,8 +573,8 @@ type topoProc struct {
 	name   string
 	admin  string // http://host:port of its admin server (/healthz, /readyz)
 	cmd    *exec.Cmd
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *syncbuf.Buffer
+	stderr *syncbuf.Buffer
 	done   chan struct{} // closed once the process has exited
 	err    error         // what Wait returned; read after done
 	// stopped: the test sent SIGTERM, so an exit is no surprise.
@@ -657,7 +659,7 @@ func (ps *topoProcs) start(t *testing.T, bin, name string, common, env map[strin
 	}
 	cmd := exec.Command(bin, "run")
 	cmd.Env = topoEnv(vars)
-	p := &topoProc{name: name, admin: "http://" + admin, cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &topoProc{name: name, admin: "http://" + admin, cmd: cmd, stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {

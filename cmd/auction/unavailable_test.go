@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auctionflow/auction/internal/syncbuf"
+
 	"github.com/auctionflow/auction/internal/embedbroker"
 )
 
@@ -24,7 +26,7 @@ func TestBrokerDownAnswers503(t *testing.T) {
 	}
 	defer broker.Close() // Close is idempotent: the test closes it early on purpose
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	addrs := make(chan string, 1)
 	done := make(chan error, 1)
 	env := map[string]string{

@@ -55,8 +55,9 @@ type entry struct {
 	closeAt time.Time
 	// extended: endsAt is a soft close extension, not the item's own end.
 	extended bool
-	// cause is the id of the item-placed event, the close-due's causation;
-	// placed is the span that wrote it, which the close links to.
+	// cause is the id of the event that gave the end (the item placed, or
+	// the extension), the close-due's causation; placed is the span that
+	// wrote it, which the close links to.
 	cause  string
 	placed trace.SpanContext
 	offset int64

@@ -1,42 +1,24 @@
 package trigger_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/auctionflow/auction/internal/syncbuf"
+
 	"github.com/auctionflow/auction/functions/trigger"
 )
-
-// syncBuffer is a log sink the schedule's goroutine and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestSchedule: the function runs at every tick, one call at a time, goes
 // on after an error or a panic (which are logged), and stops with ctx.
 func TestSchedule(t *testing.T) {
 	const ticks = 5
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auctionflow/auction/internal/syncbuf"
+
 	"github.com/auctionflow/auction/functions/trigger"
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/internal/kafkaio/kafkatest"
@@ -32,13 +34,13 @@ type env struct {
 	brokers []string
 	prod    *kafkaio.Producer
 	log     *slog.Logger
-	logs    *syncBuffer
+	logs    *syncbuf.Buffer
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	brokers := kafkatest.Cluster(t)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	t.Cleanup(func() {
 		if t.Failed() {

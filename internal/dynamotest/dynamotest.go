@@ -14,7 +14,6 @@
 package dynamotest
 
 import (
-	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -24,9 +23,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/auctionflow/auction/internal/syncbuf"
 )
 
 // EndpointEnv names the variable that points the tests at a running
@@ -152,7 +152,7 @@ func start(t testing.TB, bin string) (string, error) {
 	// --createTableMs 50: tables become ACTIVE almost at once (the default
 	// is 500ms), while EnsureTable's wait for ACTIVE is still exercised.
 	cmd := exec.Command("node", bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--createTableMs", "50")
-	out := new(syncBuffer)
+	out := new(syncbuf.Buffer)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = stopTimeout
 	setProcessGroup(cmd)
@@ -204,23 +204,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer collects the server's output, written by exec's copying
-// goroutine and read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,7 +1,6 @@
 package kafkaio_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/auctionflow/auction/internal/syncbuf"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
@@ -109,29 +110,11 @@ func (r *recorder) ownedCount() int {
 	return len(r.owned)
 }
 
-// syncBuffer is a log sink tests read while the group writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 type groupEnv struct {
 	brokers []string
 	cfg     kafkaio.Config
 	topic   string
-	logs    *syncBuffer
+	logs    *syncbuf.Buffer
 	log     *slog.Logger
 	written int
 }
@@ -140,7 +123,7 @@ func newGroupEnv(t *testing.T, partitions int) *groupEnv {
 	brokers := kafkatest.Cluster(t)
 	topic := fmt.Sprintf("group-test-%d", time.Now().UnixNano())
 	kafkatest.CreateTopic(t, brokers, topic, partitions, nil)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	return &groupEnv{brokers: brokers, cfg: kafkatest.Config(brokers, partitions), topic: topic,
 		logs: logs, log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 }

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auctionflow/auction/internal/syncbuf"
+
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/bcrypt"
 
@@ -186,24 +188,6 @@ func (f *fakeAnalytics) Calls() []analyticsCall {
 	return slices.Clone(f.calls)
 }
 
-// syncBuffer is a log sink safe for the handler goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type env struct {
 	key       []byte
 	tokens    *auth.Tokens
@@ -211,7 +195,7 @@ type env struct {
 	auctions  *fakeAuctions
 	inbox     *fakeInbox
 	analytics *fakeAnalytics
-	logs      *syncBuffer
+	logs      *syncbuf.Buffer
 	handler   http.Handler
 }
 
@@ -228,7 +212,7 @@ func newEnv(t *testing.T, ready ...gateway.Check) *env {
 		auctions:  &fakeAuctions{states: map[string]*auction.State{}},
 		inbox:     &fakeInbox{byUser: map[string][]notify.Notification{}},
 		analytics: &fakeAnalytics{summaries: map[string]analytics.Summary{}, bidders: map[string][]string{}},
-		logs:      &syncBuffer{},
+		logs:      &syncbuf.Buffer{},
 	}
 	var err error
 	e.tokens, err = auth.NewTokens(auth.Config{Key: e.key, Issuer: issuer, Audience: audience, TTL: tokenTTL}, nil)

@@ -9,17 +9,8 @@
 package main
 
 import (
-	"log/slog"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/auctionflow/auction/cmd/cloudevents/internal/serve"
 	"github.com/auctionflow/auction/cmd/internal/outofband"
-	"github.com/auctionflow/auction/functions/trigger"
 )
 
-func main() {
-	serve.Main("analytics", func(env outofband.Env, client *dynamodb.Client, out trigger.Writer, log *slog.Logger) (trigger.Handler, error) {
-		return outofband.Analytics(env, client, out, log), nil
-	})
-}
+func main() { serve.Main("analytics", outofband.Analytics) }

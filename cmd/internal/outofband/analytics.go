@@ -13,7 +13,7 @@ import (
 // Analytics is the analytics function on its table in DynamoDB
 // (AUCTION_ANALYTICS_TABLE), writing its counts through out: it counts
 // each completion (auction.item-complete) once.
-func Analytics(env Env, client *dynamodb.Client, out trigger.Writer, log *slog.Logger) trigger.Handler {
+func Analytics(env Env, client *dynamodb.Client, out trigger.Writer, log *slog.Logger) (trigger.Handler, error) {
 	a := analytics.New(analytics.Deps{Store: analytics.NewDynamo(client, Or(env, "AUCTION_ANALYTICS_TABLE", "auction-analytics")), Log: log})
-	return trigger.Function(schemas.TopicItemComplete, schemas.TypeItemCompleted, out, a.OnCompleted)
+	return trigger.Function(schemas.TopicItemComplete, schemas.TypeItemCompleted, out, a.OnCompleted), nil
 }

@@ -12,18 +12,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/auctionflow/auction/functions/trigger"
 	"github.com/auctionflow/auction/internal/dynamotable"
 	"github.com/auctionflow/auction/internal/kafkaio"
 )
 
 // Env reads settings; os.Getenv in a function, a map in a test.
 type Env func(string) string
+
+// Build builds a function from the settings in env, on client (its
+// stores), writing its outputs through out: Notify and Analytics are
+// Builds, and every runtime's main takes one.
+type Build func(env Env, client *dynamodb.Client, out trigger.Writer, log *slog.Logger) (trigger.Handler, error)
 
 // Or is the setting name, or def when it is not set.
 func Or(env Env, name, def string) string {

@@ -12,25 +12,8 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/auctionflow/auction/cmd/internal/outofband"
-	"github.com/auctionflow/auction/cmd/lambda/internal/kafkaevent"
 	"github.com/auctionflow/auction/cmd/lambda/internal/setup"
-	"github.com/auctionflow/auction/functions/trigger"
 )
 
-func main() { setup.Main("analytics", newHandler) }
-
-// newHandler sets the function up from the settings in env.
-func newHandler(ctx context.Context, env setup.Env, log *slog.Logger) (func(context.Context, events.KafkaEvent) error, error) {
-	producer, client, err := setup.Clients(ctx, env, "auction-analytics-lambda", log)
-	if err != nil {
-		return nil, err
-	}
-	fn := outofband.Analytics(env, client, producer, log)
-	return kafkaevent.Handler(fn, trigger.DeadLetterPolicy{Writer: producer, Consumer: "analytics", Log: log}, log), nil
-}
+func main() { setup.KafkaMain("analytics", outofband.Analytics) }

@@ -17,29 +17,8 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/auctionflow/auction/cmd/internal/outofband"
-	"github.com/auctionflow/auction/cmd/lambda/internal/kafkaevent"
 	"github.com/auctionflow/auction/cmd/lambda/internal/setup"
-	"github.com/auctionflow/auction/functions/trigger"
 )
 
-func main() { setup.Main("notify", newHandler) }
-
-// newHandler sets the function up from the settings in env.
-func newHandler(ctx context.Context, env setup.Env, log *slog.Logger) (func(context.Context, events.KafkaEvent) error, error) {
-	producer, client, err := setup.Clients(ctx, env, "auction-notify-lambda", log)
-	if err != nil {
-		return nil, err
-	}
-	fn, err := outofband.Notify(env, client, producer, log)
-	if err != nil {
-		producer.Close()
-		return nil, err
-	}
-	return kafkaevent.Handler(fn, trigger.DeadLetterPolicy{Writer: producer, Consumer: "notify", Log: log}, log), nil
-}
+func main() { setup.KafkaMain("notify", outofband.Notify) }

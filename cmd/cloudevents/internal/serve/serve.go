@@ -19,8 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/auctionflow/auction/cmd/internal/outofband"
 	"github.com/auctionflow/auction/functions/cehttp"
 	"github.com/auctionflow/auction/functions/trigger"
@@ -28,12 +26,8 @@ import (
 	"github.com/auctionflow/auction/schemas"
 )
 
-// Build builds a function from the settings in env, on client, writing its
-// outputs through out.
-type Build func(env outofband.Env, client *dynamodb.Client, out trigger.Writer, log *slog.Logger) (trigger.Handler, error)
-
 // Main serves the function build makes until SIGTERM or SIGINT.
-func Main(function string, build Build) {
+func Main(function string, build outofband.Build) {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", function)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -53,7 +47,7 @@ func Main(function string, build Build) {
 // Handler sets the function up and returns its HTTP handler: events are
 // POSTed to /, and GET /healthz answers once it is set up. closeFn closes
 // its clients.
-func Handler(ctx context.Context, function string, env outofband.Env, build Build, log *slog.Logger) (h http.Handler, closeFn func(), err error) {
+func Handler(ctx context.Context, function string, env outofband.Env, build outofband.Build, log *slog.Logger) (h http.Handler, closeFn func(), err error) {
 	client, err := outofband.Dynamo(ctx, env)
 	if err != nil {
 		return nil, nil, err

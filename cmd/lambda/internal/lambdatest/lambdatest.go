@@ -14,9 +14,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/auctionflow/auction/internal/syncbuf"
 
 	"github.com/auctionflow/auction/internal/dynamotable"
 	"github.com/auctionflow/auction/internal/dynamotest"
@@ -31,7 +32,7 @@ const rieTool = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-la
 // Emulator is one function running under the emulator.
 type Emulator struct {
 	addr string
-	logs syncBuffer
+	logs syncbuf.Buffer
 }
 
 // Start builds the function in the current directory (the test's package)
@@ -140,24 +141,6 @@ func freeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-// syncBuffer is a buffer the emulator's two output streams share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Completion is ic as the processor writes it to auction.item-complete,

@@ -11,10 +11,13 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/auctionflow/auction/cmd/internal/outofband"
+	"github.com/auctionflow/auction/cmd/lambda/internal/kafkaevent"
+	"github.com/auctionflow/auction/functions/trigger"
 	"github.com/auctionflow/auction/internal/kafkaio"
 	"github.com/auctionflow/auction/schemas"
 )
@@ -78,4 +81,24 @@ func Clients(ctx context.Context, env Env, clientID string, log *slog.Logger) (*
 		return nil, nil, err
 	}
 	return producer, client, nil
+}
+
+// KafkaMain is the main of an out-of-band function on the Kafka event
+// source mapping: in the init phase it sets up the clients (Clients, as
+// "auction-<function>-lambda") and the function build makes on them; each
+// invocation's records go through kafkaevent.Handler, a poison record to
+// the dead-letter topic as function.
+func KafkaMain(function string, build outofband.Build) {
+	Main(function, func(ctx context.Context, env Env, log *slog.Logger) (func(context.Context, events.KafkaEvent) error, error) {
+		producer, client, err := Clients(ctx, env, "auction-"+function+"-lambda", log)
+		if err != nil {
+			return nil, err
+		}
+		fn, err := build(env, client, producer, log)
+		if err != nil {
+			producer.Close()
+			return nil, err
+		}
+		return kafkaevent.Handler(fn, trigger.DeadLetterPolicy{Writer: producer, Consumer: function, Log: log}, log), nil
+	})
 }
