@@ -129,23 +129,7 @@ func New(d Deps) *Gateway {
 
 // Routes is the API as a readable tree.
 func (g *Gateway) Routes() http.Handler {
-	r := chi.NewRouter()
-	// The client address stays the connection's peer: nothing rewrites it
-	// from X-Forwarded-For or X-Real-IP, headers any client can send. No
-	// decision keys on it; limits are per signed-in user.
-	r.Use(middleware.RequestID, telemetry.HTTP, g.Metrics.HTTP, middleware.Recoverer, g.cors)
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, r, http.StatusNotFound, "not-found", "no such resource")
-	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
-		allowed := allowedMethods(r, req.URL.Path)
-		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		writeProblem(w, req, http.StatusMethodNotAllowed, "method-not-allowed",
-			req.Method+" is not allowed here; "+strings.Join(allowed, ", ")+" is")
-	})
-	// HEAD is GET without the body, on every GET route (RFC 9110 9.3.2).
-	r.Use(middleware.GetHead)
-
+	r := g.router()
 	if g.Web != nil {
 		r.Handle("/", g.Web)
 		r.Handle("/*", g.Web)
@@ -167,13 +151,54 @@ func (g *Gateway) Routes() http.Handler {
 		r.Get("/items/{itemId}/lineage", g.itemLineage)
 		r.Get("/items/{itemId}/bids", g.itemBids)
 		r.Group(func(r chi.Router) {
-			r.Use(g.Tokens.Require(g.unauthorized), g.limitPerUser)
-			r.Post("/items", g.placeItem)
-			r.Post("/items/{itemId}/bids", g.placeBid)
-			r.Post("/bids", g.placeBids)
+			g.writes(r)
 			r.Get("/me/notifications", g.myNotifications)
 		})
 	})
+	return r
+}
+
+// Edge is the edge functions' routes alone: POST /v1/items, POST
+// /v1/items/{itemId}/bids and POST /v1/bids, behind the same sign-in,
+// limits, Idempotency-Keys and problem answers as in Routes. It is for a
+// runtime that serves each route from a function of its own (API Gateway
+// in front of AWS Lambda, cmd/lambda): it needs Tokens, Users and the
+// PlaceItem or the PlaceBid and PlaceBids invokers, and no view. Any other
+// request is 404.
+func (g *Gateway) Edge() http.Handler {
+	r := g.router()
+	r.Route("/v1", func(r chi.Router) { r.Group(g.writes) })
+	return r
+}
+
+// writes mounts the routes that invoke the edge functions, each behind a
+// bearer token and the per-user limit.
+func (g *Gateway) writes(r chi.Router) {
+	r.Use(g.Tokens.Require(g.unauthorized), g.limitPerUser)
+	r.Post("/items", g.placeItem)
+	r.Post("/items/{itemId}/bids", g.placeBid)
+	r.Post("/bids", g.placeBids)
+}
+
+// router is a router with the middleware and the problem answers (404,
+// 405) that every route of the API has.
+func (g *Gateway) router() chi.Router {
+	r := chi.NewRouter()
+	// The client address stays the connection's peer: nothing rewrites it
+	// from X-Forwarded-For or X-Real-IP, headers any client can send. No
+	// decision keys on it; limits are per signed-in user.
+	r.Use(middleware.RequestID, telemetry.HTTP, g.Metrics.HTTP, middleware.Recoverer, g.cors)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, http.StatusNotFound, "not-found", "no such resource")
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		allowed := allowedMethods(r, req.URL.Path)
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeProblem(w, req, http.StatusMethodNotAllowed, "method-not-allowed",
+			req.Method+" is not allowed here; "+strings.Join(allowed, ", ")+" is")
+	})
+	// HEAD is GET without the body, on every GET route (RFC 9110 9.3.2).
+	r.Use(middleware.GetHead)
 	return r
 }
 

@@ -197,6 +197,8 @@ type env struct {
 	analytics *fakeAnalytics
 	logs      *syncbuf.Buffer
 	handler   http.Handler
+	// edge is the same gateway's Edge.
+	edge http.Handler
 }
 
 // hashOnce keeps bcrypt out of every test: one cheap hash is enough.
@@ -229,7 +231,7 @@ func newEnv(t *testing.T, ready ...gateway.Check) *env {
 	if err := dir.Create(context.Background(), u); err != nil {
 		t.Fatalf("create user: got %v, want nil", err)
 	}
-	e.handler = gateway.New(gateway.Deps{
+	g := gateway.New(gateway.Deps{
 		Tokens:    e.tokens,
 		Users:     dir,
 		PlaceItem: e.place,
@@ -238,7 +240,8 @@ func newEnv(t *testing.T, ready ...gateway.Check) *env {
 		Analytics: e.analytics,
 		Ready:     ready,
 		Log:       slog.New(slog.NewTextHandler(e.logs, nil)),
-	}).Routes()
+	})
+	e.handler, e.edge = g.Routes(), g.Edge()
 	return e
 }
 
@@ -289,6 +292,53 @@ func (e *env) do(t *testing.T, rq request) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	e.handler.ServeHTTP(w, r)
 	return w
+}
+
+// TestEdge: the edge routes alone answer a write as the whole API does,
+// refusals included, and a route of the rest of the API is a problem.
+func TestEdge(t *testing.T) {
+	e := newEnv(t)
+	bearer := "Bearer " + e.token(t)
+	for _, rq := range []request{
+		{method: http.MethodPost, path: "/v1/items", body: validItem, auth: bearer},
+		{method: http.MethodPost, path: "/v1/items", body: validItem},
+		{method: http.MethodPost, path: "/v1/items", body: `{"title":`, auth: bearer},
+		{method: http.MethodPost, path: "/v1/items", body: `{"title":"","currency":"EUR","startingPrice":-1}`, auth: bearer},
+		{method: http.MethodPost, path: "/v1/items", body: validItem, contentType: "text/plain", auth: bearer},
+		{method: http.MethodGet, path: "/v1/items", auth: bearer},
+	} {
+		whole := e.do(t, rq)
+		served := e.handler
+		e.handler = e.edge
+		edge := e.do(t, rq)
+		e.handler = served
+		strip := func(w *httptest.ResponseRecorder) string { // a problem's instance names its request
+			var body map[string]any
+			if json.Unmarshal(w.Body.Bytes(), &body) == nil {
+				delete(body, "instance")
+			}
+			out, _ := json.Marshal(body)
+			return fmt.Sprintf("%d %s %s", w.Code, w.Header().Get("Content-Type"), out)
+		}
+		if rq.method == http.MethodGet { // /v1/items is there, for POST only
+			if problem(t, edge, http.StatusMethodNotAllowed); edge.Header().Get("Allow") != "POST" {
+				t.Errorf("GET /v1/items: Allow %q, want POST", edge.Header().Get("Allow"))
+			}
+			continue
+		}
+		if a, b := strip(whole), strip(edge); a != b {
+			t.Errorf("%s %s: Routes answer %s, Edge %s", rq.method, rq.path, a, b)
+		}
+	}
+	for _, path := range []string{"/healthz", "/v1/openapi.yaml", "/v1/items/item-42", "/"} {
+		e.handler = e.edge
+		problem(t, e.do(t, request{method: http.MethodGet, path: path}), http.StatusNotFound)
+	}
+	// The two bodies that decode reach the function (whose fake takes
+	// anything), once through each.
+	if n := len(e.place.Calls()); n != 4 {
+		t.Errorf("the function was called %d times, want 4", n)
+	}
 }
 
 // problem checks that w is an RFC 9457 problem with status and returns it.

@@ -123,8 +123,11 @@ func (g *Gateway) writeBidRefusal(w http.ResponseWriter, r *http.Request, itemID
 }
 
 // minimumNext is the least the next bid on the item may offer, nil when the
-// item is unknown or no longer open.
+// item is unknown or no longer open, or the gateway has no view (Edge).
 func (g *Gateway) minimumNext(itemID string) *schemas.Money {
+	if g.Auctions == nil {
+		return nil
+	}
 	s, err := g.Auctions.Get(itemID)
 	if err != nil || s == nil || s.Item == nil || itemStatus(s, time.Now()) != statusOpen {
 		return nil
