@@ -1,7 +1,7 @@
 # One-liners; the README explains each. CI runs `make ci`.
 GO ?= go
 
-.PHONY: run test test-integration test-faults test-faults-cluster test-api lint bench bench-load bench-scale ci up-local test-lambda lint-aws build-NotifyFunction build-AnalyticsFunction
+.PHONY: run test test-integration test-faults test-faults-cluster test-api lint bench bench-load bench-scale ci up-local test-lambda lint-aws build-NotifyFunction build-AnalyticsFunction build-PlaceItemFunction build-PlaceBidFunction build-ItemDirFunction
 
 run: ## the whole platform in one process, embedded broker, demo users
 	$(GO) run ./cmd/auction run
@@ -55,7 +55,7 @@ up-local: ## the compose topology as plain processes (Kafka from infra/kafka, dy
 # fail on a checkout that passed it.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-test-lambda: ## notify and analytics under the AWS Lambda Runtime Interface Emulator (pinned in infra/lambda/rie), invoked with Kafka events (also part of make test)
+test-lambda: ## the functions under the AWS Lambda Runtime Interface Emulator (pinned in infra/lambda/rie), invoked with API Gateway and Kafka events (also part of make test)
 	@test -d infra/dynalite/node_modules || npm ci --prefix infra/dynalite --no-audit --no-fund
 	$(GO) test -count=1 -v -run '^TestUnderTheLambdaRuntime$$' ./cmd/lambda/...
 
@@ -75,6 +75,15 @@ build-NotifyFunction:
 
 build-AnalyticsFunction:
 	CGO_ENABLED=1 GOOS=linux $(GO) build -tags lambda.norpc -o $(ARTIFACTS_DIR)/bootstrap ./cmd/lambda/analytics
+
+build-PlaceItemFunction:
+	CGO_ENABLED=1 GOOS=linux $(GO) build -tags lambda.norpc -o $(ARTIFACTS_DIR)/bootstrap ./cmd/lambda/placeitem
+
+build-PlaceBidFunction:
+	CGO_ENABLED=1 GOOS=linux $(GO) build -tags lambda.norpc -o $(ARTIFACTS_DIR)/bootstrap ./cmd/lambda/placebid
+
+build-ItemDirFunction:
+	CGO_ENABLED=1 GOOS=linux $(GO) build -tags lambda.norpc -o $(ARTIFACTS_DIR)/bootstrap ./cmd/lambda/itemdir
 
 test-api: ## an outside client: Schemathesis (PyPI, pinned) runs every check against the served OpenAPI document (~4 min)
 	bash infra/schemathesis/run.sh

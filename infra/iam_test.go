@@ -30,7 +30,14 @@ const (
 	lineageTable       = "AUCTION_LINEAGE_TABLE"
 	idempotencyTable   = "AUCTION_IDEMPOTENCY_TABLE"
 	bidHistoryTable    = "AUCTION_BID_HISTORY_TABLE"
+	// The item directory's table is the Lambda edge's alone: infra/aws's
+	// template makes it, and `auction run` never opens it.
+	itemsTable = "AUCTION_ITEMS_TABLE"
 )
+
+// lambdaTables are the tables of the Lambda edge alone, with their
+// default names (those of cmd/internal/outofband).
+var lambdaTables = map[string]string{itemsTable: "auction-items"}
 
 // adapters is the file declaring each table's DynamoAPI (serving) and
 // TableAPI (EnsureTable) interfaces.
@@ -41,6 +48,7 @@ var adapters = map[string]string{
 	lineageTable:       "functions/lineage/dynamo.go",
 	idempotencyTable:   "internal/idempotency/dynamo.go",
 	bidHistoryTable:    "functions/bidhistory/dynamo.go",
+	itemsTable:         "functions/itemdir/dynamo.go",
 }
 
 // ensureTable is what every process calls at start: cmd/auction/stores.go
@@ -124,6 +132,24 @@ var policies = map[string]map[string][]string{
 		idempotencyTable:   ensureIdempotency,
 		bidHistoryTable:    ensureTable,
 	},
+	// The edge functions on Lambda (cmd/lambda, infra/aws) open no table
+	// at start. placeitem and placebid look the caller up
+	// (userdir.Dynamo.Get = GetItem) and keep Idempotency-Keys as the
+	// gateway does; placebid looks items up in the item directory
+	// (itemdir.Dynamo.Item = GetItem), which itemdir keeps
+	// (itemdir.Dynamo.Record = UpdateItem).
+	"placeitem.json": {
+		usersTable:       {"dynamodb:GetItem"},
+		idempotencyTable: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"},
+	},
+	"placebid.json": {
+		usersTable:       {"dynamodb:GetItem"},
+		idempotencyTable: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"},
+		itemsTable:       {"dynamodb:GetItem"},
+	},
+	"itemdir.json": {
+		itemsTable: {"dynamodb:UpdateItem"},
+	},
 	// `auction init` (the compose `init` service, a deploy job): EnsureTable
 	// on all six, which creates the missing ones.
 	"init.json": {
@@ -170,7 +196,17 @@ func TestIAMPolicies(t *testing.T) {
 
 	// The table names in the ARNs are the settings' defaults.
 	tableSetting := map[string]string{} // table name -> setting
+	tableOf := func(setting string) string {
+		if name, ok := lambdaTables[setting]; ok {
+			return name
+		}
+		return bin.settings[setting].Default
+	}
 	for setting := range adapters {
+		if name, ok := lambdaTables[setting]; ok {
+			tableSetting[name] = setting
+			continue
+		}
 		s, ok := bin.settings[setting]
 		if !ok || s.Default == "" {
 			t.Fatalf("`auction env` has no default for %s", setting)
@@ -207,12 +243,12 @@ func TestIAMPolicies(t *testing.T) {
 		for setting, actions := range granted {
 			for _, a := range actions {
 				if !slices.Contains(callable[setting], a) {
-					v = append(v, fmt.Sprintf("%s grants %s on %s, which %s never calls (it calls %v)", name, a, bin.settings[setting].Default, adapters[setting], callable[setting]))
+					v = append(v, fmt.Sprintf("%s grants %s on %s, which %s never calls (it calls %v)", name, a, tableOf(setting), adapters[setting], callable[setting]))
 				}
 			}
 		}
 		for _, setting := range slices.Sorted(maps.Keys(adapters)) {
-			table := bin.settings[setting].Default
+			table := tableOf(setting)
 			got, wanted := granted[setting], want[setting]
 			for _, a := range wanted {
 				if !slices.Contains(got, a) {

@@ -54,6 +54,12 @@ func Duration(env Env, name string, def time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
+// ItemsTable is the item directory's table (functions/itemdir), which its
+// function keeps and the validate-bid function on Lambda reads:
+// AUCTION_ITEMS_TABLE, or auction-items. Only the Lambda edge has one;
+// `auction run` looks items up in the processor's view.
+func ItemsTable(env Env) string { return Or(env, "AUCTION_ITEMS_TABLE", "auction-items") }
+
 // Dynamo is the DynamoDB client of AUCTION_DYNAMODB_ENDPOINT and
 // AUCTION_DYNAMODB_REGION (neither: AWS itself, with the credentials of the
 // function's role).

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/auctionflow/auction/internal/kafkaio/kafkatest"
 	"github.com/auctionflow/auction/schemas"
 	"github.com/auctionflow/auction/schemas/cekafka"
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
@@ -41,11 +43,21 @@ type Emulator struct {
 // failed.
 func Start(t *testing.T, env ...string) *Emulator {
 	t.Helper()
+	return StartPackage(t, ".", env...)
+}
+
+// StartPackage is Start for the function of the main package pkg (a path
+// relative to the test's package: "../placeitem").
+func StartPackage(t *testing.T, pkg string, env ...string) *Emulator {
+	t.Helper()
 	bin := t.TempDir()
-	goBuild(t, "", "-tags", "lambda.norpc", "-o", filepath.Join(bin, "bootstrap"), ".")
+	goBuild(t, "", "-tags", "lambda.norpc", "-o", filepath.Join(bin, "bootstrap"), pkg)
 	goBuild(t, rieDir(t), "-o", filepath.Join(bin, "aws-lambda-rie"), rieTool)
 	e := &Emulator{addr: freeAddr(t)}
-	cmd := exec.Command(filepath.Join(bin, "aws-lambda-rie"), "--runtime-interface-emulator-address", e.addr, filepath.Join(bin, "bootstrap"))
+	// Each emulator has a Runtime API of its own (the default, 9001, is one
+	// for all), so a test may run several functions at once.
+	cmd := exec.Command(filepath.Join(bin, "aws-lambda-rie"), "--runtime-interface-emulator-address", e.addr,
+		"--runtime-api-address", freeAddr(t), filepath.Join(bin, "bootstrap"))
 	cmd.Env = append(append(os.Environ(), "AWS_LAMBDA_FUNCTION_TIMEOUT=30"), env...)
 	cmd.Stdout, cmd.Stderr = &e.logs, &e.logs
 	if err := cmd.Start(); err != nil {
@@ -55,7 +67,7 @@ func Start(t *testing.T, env ...string) *Emulator {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		if t.Failed() {
-			t.Logf("emulator and function output:\n%s", e.logs.String())
+			t.Logf("emulator and function output of %s:\n%s", pkg, e.logs.String())
 		}
 	})
 	return e
@@ -64,6 +76,12 @@ func Start(t *testing.T, env ...string) *Emulator {
 // Invoke sends event (JSON-encoded) to the function and returns how long
 // the call took; the function must have succeeded.
 func (e *Emulator) Invoke(t *testing.T, event any) time.Duration {
+	t.Helper()
+	return e.Call(t, event, nil)
+}
+
+// Call is Invoke that decodes the function's answer into out (unless nil).
+func (e *Emulator) Call(t *testing.T, event, out any) time.Duration {
 	t.Helper()
 	body, err := json.Marshal(event)
 	if err != nil {
@@ -82,11 +100,16 @@ func (e *Emulator) Invoke(t *testing.T, event any) time.Duration {
 			continue
 		}
 		took := time.Since(began)
-		var out bytes.Buffer
-		_, _ = out.ReadFrom(resp.Body)
+		var answer bytes.Buffer
+		_, _ = answer.ReadFrom(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || strings.Contains(out.String(), "errorMessage") {
-			t.Fatalf("invoke: %d %s, want the function to succeed", resp.StatusCode, out.String())
+		if resp.StatusCode != http.StatusOK || strings.Contains(answer.String(), "errorMessage") {
+			t.Fatalf("invoke: %d %s, want the function to succeed", resp.StatusCode, answer.String())
+		}
+		if out != nil {
+			if err := json.Unmarshal(answer.Bytes(), out); err != nil {
+				t.Fatalf("invoke: answer %s: %v", answer.String(), err)
+			}
 		}
 		return took
 	}
@@ -192,4 +215,28 @@ func NewStores(t *testing.T, topics ...string) Stores {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// Request is the event an HTTP API of API Gateway (payload format 2.0)
+// sends its route's function for a request of method to target (a path,
+// maybe with a query) with body and headers, from 198.51.100.7.
+func Request(method, target, body string, headers map[string]string) events.APIGatewayV2HTTPRequest {
+	path, query, _ := strings.Cut(target, "?")
+	h := map[string]string{"host": "api.auction.example", "user-agent": "lambdatest", "x-forwarded-proto": "https"}
+	if body != "" {
+		h["content-type"], h["content-length"] = "application/json", strconv.Itoa(len(body))
+	}
+	for k, v := range headers {
+		h[strings.ToLower(k)] = v
+	}
+	return events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "$default", RawPath: path, RawQueryString: query, Headers: h, Body: body,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey: "$default", AccountID: "123456789012", Stage: "$default", APIID: "auction", DomainName: "api.auction.example",
+			RequestID: strconv.FormatInt(time.Now().UnixNano(), 36), Time: time.Now().UTC().Format("02/Jan/2006:15:04:05 -0700"),
+			TimeEpoch: time.Now().UnixMilli(),
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path, Protocol: "HTTP/1.1",
+				SourceIP: "198.51.100.7", UserAgent: "lambdatest"},
+		},
+	}
 }

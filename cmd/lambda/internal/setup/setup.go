@@ -52,7 +52,10 @@ func Schemas() error {
 // environment in the init phase, logs how long that took (the function's
 // share of a cold start), and hands it to the Lambda runtime. A failed init
 // exits, which Lambda reports as an init error.
-func Main[E any](function string, build func(context.Context, Env, *slog.Logger) (func(context.Context, E) error, error)) {
+//
+// H is a handler lambda.Start takes: func(context.Context, E) error for
+// an event source, func(context.Context, Req) (Resp, error) for a request.
+func Main[H any](function string, build func(context.Context, Env, *slog.Logger) (H, error)) {
 	log := Log(function)
 	started := time.Now()
 	h, err := build(context.Background(), os.Getenv, log)
