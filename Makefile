@@ -1,7 +1,7 @@
 # One-liners; the README explains each. CI runs `make ci`.
 GO ?= go
 
-.PHONY: run test test-integration test-faults test-faults-cluster test-api lint bench bench-load bench-scale ci up-local test-lambda lint-aws build-NotifyFunction build-AnalyticsFunction build-PlaceItemFunction build-PlaceBidFunction build-ItemDirFunction
+.PHONY: run test test-integration test-faults test-faults-cluster test-api lint bench bench-load bench-scale ci up-local test-lambda lint-aws build-NotifyFunction build-AnalyticsFunction build-PlaceItemFunction build-PlaceBidFunction build-ItemDirFunction build-LineageFunction
 
 run: ## the whole platform in one process, embedded broker, demo users
 	$(GO) run ./cmd/auction run
@@ -84,6 +84,9 @@ build-PlaceBidFunction:
 
 build-ItemDirFunction:
 	CGO_ENABLED=1 GOOS=linux $(GO) build -tags lambda.norpc -o $(ARTIFACTS_DIR)/bootstrap ./cmd/lambda/itemdir
+
+build-LineageFunction:
+	CGO_ENABLED=1 GOOS=linux $(GO) build -tags lambda.norpc -o $(ARTIFACTS_DIR)/bootstrap ./cmd/lambda/lineage
 
 test-api: ## an outside client: Schemathesis (PyPI, pinned) runs every check against the served OpenAPI document (~4 min)
 	bash infra/schemathesis/run.sh

@@ -15,6 +15,10 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/auctionflow/auction/functions/itemdir"
+	"github.com/auctionflow/auction/functions/lineage"
+	"github.com/auctionflow/auction/schemas"
 )
 
 // TestLambdaTemplate holds infra/aws/template.yaml to the code: every
@@ -81,6 +85,68 @@ func TestLambdaTemplate(t *testing.T) {
 		t.Fatalf("the template deploys %d functions, want notify and analytics at least", functions)
 	}
 	report(t, "the Lambda template", v)
+}
+
+// TestLambdaMappings holds the template's event source mappings to the
+// functions: each function of the flow is fed the topics it reads (a
+// mapping takes one topic), and no two mappings share a consumer group
+// (Lambda refuses that, and each would see only part of the topic).
+func TestLambdaMappings(t *testing.T) {
+	raw, err := os.ReadFile(repoPath("infra", "aws", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"NotifyFunction":    {schemas.TopicItemComplete, schemas.TopicBidResults},
+		"AnalyticsFunction": {schemas.TopicItemComplete},
+		"ItemDirFunction":   itemdir.Topics(),
+		"LineageFunction":   lineage.Topics(),
+	}
+	var v []string
+	groups := map[string]string{}
+	resources := get(doc.Content[0], "Resources")
+	for i := 0; resources != nil && i+1 < len(resources.Content); i += 2 {
+		name, res := resources.Content[i].Value, resources.Content[i+1]
+		evs := get(get(res, "Properties"), "Events")
+		var topics []string
+		for j := 0; evs != nil && j+1 < len(evs.Content); j += 2 {
+			ev := evs.Content[j+1]
+			if scalar(get(ev, "Type")) != "MSK" {
+				continue
+			}
+			props := get(ev, "Properties")
+			if ts := listOrScalar(get(props, "Topics")); len(ts) != 1 {
+				v = append(v, fmt.Sprintf("%s.%s: topics %v, want one", name, evs.Content[j].Value, ts))
+			} else {
+				topics = append(topics, ts[0])
+			}
+			g := scalar(get(props, "ConsumerGroupId"))
+			if other, taken := groups[g]; taken || g == "" {
+				v = append(v, fmt.Sprintf("%s.%s: consumer group %q, also %s's", name, evs.Content[j].Value, g, other))
+			}
+			groups[g] = name + "." + evs.Content[j].Value
+		}
+		w, fed := want[name]
+		if !fed {
+			if len(topics) > 0 {
+				v = append(v, fmt.Sprintf("%s: mappings on %v, for a function this test does not know", name, topics))
+			}
+			continue
+		}
+		delete(want, name)
+		slices.Sort(topics)
+		if w = slices.Sorted(slices.Values(w)); !slices.Equal(topics, w) {
+			v = append(v, fmt.Sprintf("%s: mappings on %v, want %v", name, topics, w))
+		}
+	}
+	for name := range want {
+		v = append(v, fmt.Sprintf("%s: not in the template", name))
+	}
+	report(t, "the Lambda template's mappings", v)
 }
 
 // settingsRead lists the AUCTION_* settings the non-test Go files that
