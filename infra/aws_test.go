@@ -30,14 +30,7 @@ import (
 // start, which a Lambda build never calls. cfn-lint (make lint-aws) checks
 // the template against CloudFormation's and SAM's own rules.
 func TestLambdaTemplate(t *testing.T) {
-	raw, err := os.ReadFile(repoPath("infra", "aws", "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := lambdaTemplate(t)
 	makefile, err := os.ReadFile(repoPath("Makefile"))
 	if err != nil {
 		t.Fatal(err)
@@ -87,11 +80,9 @@ func TestLambdaTemplate(t *testing.T) {
 	report(t, "the Lambda template", v)
 }
 
-// TestLambdaMappings holds the template's event source mappings to the
-// functions: each function of the flow is fed the topics it reads (a
-// mapping takes one topic), and no two mappings share a consumer group
-// (Lambda refuses that, and each would see only part of the topic).
-func TestLambdaMappings(t *testing.T) {
+// lambdaTemplate is infra/aws/template.yaml, parsed.
+func lambdaTemplate(t *testing.T) *yaml.Node {
+	t.Helper()
 	raw, err := os.ReadFile(repoPath("infra", "aws", "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +91,15 @@ func TestLambdaMappings(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
+	return &doc
+}
+
+// TestLambdaMappings holds the template's event source mappings to the
+// functions: each function of the flow is fed the topics it reads (a
+// mapping takes one topic), and no two mappings share a consumer group
+// (Lambda refuses that, and each would see only part of the topic).
+func TestLambdaMappings(t *testing.T) {
+	doc := lambdaTemplate(t)
 	want := map[string][]string{
 		"NotifyFunction":    {schemas.TopicItemComplete, schemas.TopicBidResults},
 		"AnalyticsFunction": {schemas.TopicItemComplete},
