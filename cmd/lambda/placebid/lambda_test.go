@@ -119,7 +119,7 @@ func TestUnderTheLambdaRuntime(t *testing.T) {
 	first, cold := call(placeBid, http.MethodPost, bidPath, `{"amount":15000}`, retry)
 	t.Logf("placebid, first invocation (cold start): %s", cold)
 	again, warm := call(placeBid, http.MethodPost, bidPath, `{"amount":15000}`, retry)
-	t.Logf("placebid, second invocation (warm): %s", warm)
+	t.Logf("placebid, second invocation (warm; the retry, answered from its Idempotency-Key): %s", warm)
 	var bid struct {
 		BidID  string `json:"bidId"`
 		Status string `json:"status"`
@@ -130,7 +130,7 @@ func TestUnderTheLambdaRuntime(t *testing.T) {
 	if again.StatusCode != first.StatusCode || again.Body != first.Body {
 		t.Errorf("the retry: %d %s, want the first answer again (%d %s)", again.StatusCode, again.Body, first.StatusCode, first.Body)
 	}
-	resp, _ = call(placeBid, http.MethodPost, "/v1/bids",
+	resp, took := call(placeBid, http.MethodPost, "/v1/bids",
 		fmt.Sprintf(`{"bids":[{"itemId":%q,"amount":16000},{"itemId":"item-nobody-placed-%d","amount":16000}]}`, placed.ItemID, run),
 		map[string]string{"Authorization": bearer(bob)})
 	var batch struct {
@@ -143,6 +143,7 @@ func TestUnderTheLambdaRuntime(t *testing.T) {
 		batch.Results[0].Status != "pending" || batch.Results[1].Status != "rejected" {
 		t.Fatalf("batch: %d %s, want 202, the first pending and the second rejected", resp.StatusCode, resp.Body)
 	}
+	t.Logf("placebid, a batch of two (warm): %s", took)
 	resp, _ = call(placeBid, http.MethodPost, bidPath, `{"amount":20000}`, map[string]string{"Authorization": bearer(sam)})
 	refused("a bid on one's own item", resp, http.StatusConflict, string(schemas.ReasonOwnItem))
 	resp, _ = call(placeBid, http.MethodPost, fmt.Sprintf("/v1/items/item-nobody-placed-%d/bids", run), `{"amount":20000}`,
