@@ -74,8 +74,8 @@ func TestLambdaTemplate(t *testing.T) {
 		}
 		v = append(v, samePolicy(t, name, get(get(res, "Properties"), "Policies"), repoPath("infra", "iam", dir+".json"))...)
 	}
-	if functions < 2 {
-		t.Fatalf("the template deploys %d functions, want notify and analytics at least", functions)
+	if functions < 6 {
+		t.Fatalf("the template deploys %d functions, want the six of cmd/lambda", functions)
 	}
 	report(t, "the Lambda template", v)
 }
