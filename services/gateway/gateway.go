@@ -151,7 +151,7 @@ func (g *Gateway) Routes() http.Handler {
 		r.Get("/items/{itemId}/lineage", g.itemLineage)
 		r.Get("/items/{itemId}/bids", g.itemBids)
 		r.Group(func(r chi.Router) {
-			g.writes(r)
+			g.writes(r, true)
 			r.Get("/me/notifications", g.myNotifications)
 		})
 	})
@@ -163,21 +163,29 @@ func (g *Gateway) Routes() http.Handler {
 // limits, Idempotency-Keys and problem answers as in Routes. It is for a
 // runtime that serves each route from a function of its own (API Gateway
 // in front of AWS Lambda, cmd/lambda): it needs Tokens, Users and the
-// PlaceItem or the PlaceBid and PlaceBids invokers, and no view. Any other
-// request is 404.
+// invokers of its function (PlaceItem, or PlaceBid and PlaceBids), and no
+// view. It serves the routes whose invokers are set; anything else is a
+// 404 problem (405 for another method on a route's path).
 func (g *Gateway) Edge() http.Handler {
 	r := g.router()
-	r.Route("/v1", func(r chi.Router) { r.Group(g.writes) })
+	r.Route("/v1", func(r chi.Router) { r.Group(func(r chi.Router) { g.writes(r, false) }) })
 	return r
 }
 
 // writes mounts the routes that invoke the edge functions, each behind a
-// bearer token and the per-user limit.
-func (g *Gateway) writes(r chi.Router) {
+// bearer token and the per-user limit: all of them, or only those whose
+// invoker is set.
+func (g *Gateway) writes(r chi.Router, all bool) {
 	r.Use(g.Tokens.Require(g.unauthorized), g.limitPerUser)
-	r.Post("/items", g.placeItem)
-	r.Post("/items/{itemId}/bids", g.placeBid)
-	r.Post("/bids", g.placeBids)
+	if all || g.PlaceItem != nil {
+		r.Post("/items", g.placeItem)
+	}
+	if all || g.PlaceBid != nil {
+		r.Post("/items/{itemId}/bids", g.placeBid)
+	}
+	if all || g.PlaceBids != nil {
+		r.Post("/bids", g.placeBids)
+	}
 }
 
 // router is a router with the middleware and the problem answers (404,

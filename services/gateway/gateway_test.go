@@ -330,9 +330,13 @@ func TestEdge(t *testing.T) {
 			t.Errorf("%s %s: Routes answer %s, Edge %s", rq.method, rq.path, a, b)
 		}
 	}
+	e.handler = e.edge
 	for _, path := range []string{"/healthz", "/v1/openapi.yaml", "/v1/items/item-42", "/"} {
-		e.handler = e.edge
 		problem(t, e.do(t, request{method: http.MethodGet, path: path}), http.StatusNotFound)
+	}
+	// This gateway has no bid invokers: its Edge serves no bid route.
+	for _, path := range []string{"/v1/bids", "/v1/items/item-42/bids"} {
+		problem(t, e.do(t, request{method: http.MethodPost, path: path, body: `{"amount":1}`, auth: bearer}), http.StatusNotFound)
 	}
 	// The two bodies that decode reach the function (whose fake takes
 	// anything), once through each.
