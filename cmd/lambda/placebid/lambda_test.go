@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -53,7 +54,8 @@ func TestUnderTheLambdaRuntime(t *testing.T) {
 	userdirtest.Seed(t, userdir.NewDynamo(st.Dynamo, usersTable),
 		userdir.User{ID: sam, Name: "Sam Seller", Email: fmt.Sprintf("sam-%d@example.com", run)},
 		userdir.User{ID: bob, Name: "Bob Baker", Email: fmt.Sprintf("bob-%d@example.com", run)})
-	key := auth.GenerateKey()
+	// A key an environment variable can hold (a random one may hold a NUL).
+	key := []byte(hex.EncodeToString(auth.GenerateKey()))
 	tokens, err := auth.NewTokens(auth.Config{Key: key, Issuer: "auction", Audience: "auction-api"}, nil) // `auction run`'s defaults
 	if err != nil {
 		t.Fatal(err)
