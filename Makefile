@@ -59,14 +59,19 @@ test-lambda: ## the functions under the AWS Lambda Runtime Interface Emulator (p
 	@test -d infra/dynalite/node_modules || npm ci --prefix infra/dynalite --no-audit --no-fund
 	$(GO) test -count=1 -v -run '^TestUnderTheLambdaRuntime$$' ./cmd/lambda/...
 
-# cfn-lint is pinned, as staticcheck is, in a virtualenv of its own.
+# cfn-lint and the SAM translator are pinned, as staticcheck is, in a
+# virtualenv of their own.
 CFN_LINT ?= 1.58.0
+SAM_TRANSLATOR ?= 1.115.0
 CFN_LINT_VENV ?= $(or $(TMPDIR),/tmp)/auction-cfn-lint
 
-lint-aws: ## cfn-lint (PyPI, pinned) on the AWS SAM template infra/aws/template.yaml
-	@test -x $(CFN_LINT_VENV)/bin/cfn-lint && $(CFN_LINT_VENV)/bin/cfn-lint --version | grep -q ' $(CFN_LINT)$$' || \
-		{ python3 -m venv $(CFN_LINT_VENV) && $(CFN_LINT_VENV)/bin/pip install -q --disable-pip-version-check cfn-lint==$(CFN_LINT); }
+lint-aws: ## cfn-lint and the SAM translator (PyPI, pinned) on the AWS SAM template infra/aws/template.yaml
+	@$(CFN_LINT_VENV)/bin/pip freeze 2>/dev/null | grep -qx 'cfn-lint==$(CFN_LINT)' && \
+		$(CFN_LINT_VENV)/bin/pip freeze | grep -qx 'aws-sam-translator==$(SAM_TRANSLATOR)' || \
+		{ python3 -m venv $(CFN_LINT_VENV) && $(CFN_LINT_VENV)/bin/pip install -q --disable-pip-version-check \
+			cfn-lint==$(CFN_LINT) aws-sam-translator==$(SAM_TRANSLATOR); }
 	$(CFN_LINT_VENV)/bin/cfn-lint infra/aws/template.yaml
+	$(CFN_LINT_VENV)/bin/python infra/aws/translate.py infra/aws/template.yaml
 
 # The Lambda functions of infra/aws/template.yaml, as `sam build` asks for
 # them (BuildMethod: makefile): cgo on, for confluent-kafka-go.

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +53,20 @@ func Duration(env Env, name string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("%s=%q: not a duration (e.g. 5m)", name, v)
 	}
 	return d, nil
+}
+
+// Bool is the setting name as a boolean ("true" or "false", as
+// strconv.ParseBool reads them); unset or empty is false.
+func Bool(env Env, name string) (bool, error) {
+	v := env(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: want true or false", name, v)
+	}
+	return b, nil
 }
 
 // ItemsTable is the item directory's table (functions/itemdir), which its

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -20,7 +21,8 @@ import (
 // lambdatest), invoked with a Kafka event of two completions in two
 // partitions, against a Kafka broker and dynalite: each auction is counted
 // once, also when the same event is invoked again, as the event source
-// mapping does after a failed call.
+// mapping does after a failed call; with its table down and the mapping's
+// partial batch response, the answer names each partition's first record.
 func TestUnderTheLambdaRuntime(t *testing.T) {
 	st := lambdatest.NewStores(t, schemas.TopicItemComplete, schemas.TopicAnalytics, schemas.TopicDeadLetter)
 	client := st.Dynamo
@@ -54,6 +56,18 @@ func TestUnderTheLambdaRuntime(t *testing.T) {
 		}
 	}
 	fn.LogFigures(t)
+
+	// With the mapping's partial batch response, a table that does not
+	// answer (here: none by that name) leaves each partition to the
+	// mapping's retries from its first record, and the call succeeds.
+	down := lambdatest.Start(t, append(st.Env(), "AUCTION_ANALYTICS_TABLE=no-such-table", "AUCTION_LAMBDA_PARTIAL_BATCH=true")...)
+	var answer kafkaevent.Response
+	down.Call(t, ev, &answer)
+	want := []kafkaevent.Failure{{ItemIdentifier: kafkaevent.Item{Partition: "auction.item-complete-0", Offset: 7}},
+		{ItemIdentifier: kafkaevent.Item{Partition: "auction.item-complete-2", Offset: 3}}}
+	if !reflect.DeepEqual(answer.BatchItemFailures, want) {
+		t.Errorf("with the table down, the answer names %+v, want %+v", answer.BatchItemFailures, want)
+	}
 }
 
 // TestBatchOfAThousand invokes analytics under the emulator with the event

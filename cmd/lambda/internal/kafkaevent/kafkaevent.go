@@ -5,17 +5,22 @@
 // does not change: it gets the same trigger.Record batches, in offset order
 // per partition, as under the project's own trigger.
 //
-// Failures follow the event source mapping's rules: it has no partial-batch
-// response for Kafka, so an error fails the invocation and Lambda retries
-// the whole event. A poison record (a permanent *trigger.RecordError) is
-// written to the dead-letter topic with its origin, as the trigger does, and
-// the rest of its partition goes on; nothing else is retried here.
+// Failures follow the event source mapping's rules. A poison record (a
+// permanent *trigger.RecordError) is written to the dead-letter topic with
+// its origin, as the trigger does, and the rest of its partition goes on.
+// Any other failure leaves the rest of its partition to the mapping's
+// retries: with the mapping's partial batch response
+// (ReportBatchItemFailures, in provisioned mode) the answer names the first
+// record of each partition not done, so only those are sent again and the
+// other partitions go on; without it, the invocation fails and Lambda sends
+// the whole event again.
 package kafkaevent
 
 import (
 	"cmp"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -93,24 +98,62 @@ func Event(recs ...trigger.Record) events.KafkaEvent {
 	return ev
 }
 
+// Response is the mapping's partial batch response: the first record of
+// each partition that is not done. None: the whole event is done.
+type Response struct {
+	BatchItemFailures []Failure `json:"batchItemFailures"`
+}
+
+// Failure names a record as the mapping wants it: its "topic-partition"
+// and offset.
+type Failure struct {
+	ItemIdentifier Item `json:"itemIdentifier"`
+}
+
+// Item is a record of the event.
+type Item struct {
+	Partition string `json:"partition"`
+	Offset    int64  `json:"offset"`
+}
+
 // Handler is h as a Lambda handler: each partition's batch through
 // trigger.Recover and trigger.DeadLetter (dl), one partition after the
-// other, as one call per partition at a time keeps their order.
-func Handler(h trigger.Handler, dl trigger.DeadLetterPolicy, log *slog.Logger) func(context.Context, events.KafkaEvent) error {
+// other, as one call per partition at a time keeps their order. With
+// partial (the mapping reports batch item failures), a partition that
+// fails is named in the Response from the record it failed at, and the
+// others go on; without, the first failure fails the invocation.
+func Handler(h trigger.Handler, dl trigger.DeadLetterPolicy, partial bool, log *slog.Logger) func(context.Context, events.KafkaEvent) (Response, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	wrapped := trigger.DeadLetter(dl)(trigger.Recover(log)(h))
-	return func(ctx context.Context, ev events.KafkaEvent) error {
+	return func(ctx context.Context, ev events.KafkaEvent) (Response, error) {
 		batches, err := Batches(ev)
 		if err != nil {
-			return err
+			return Response{}, err
 		}
+		resp := Response{BatchItemFailures: []Failure{}}
 		for _, b := range batches {
 			if len(b) == 0 {
 				continue
 			}
-			if err := wrapped(ctx, b); err != nil {
-				return fmt.Errorf("%s/%d: %w", b[0].Topic, b[0].Partition, err)
+			err := wrapped(ctx, b)
+			if err == nil {
+				continue
 			}
+			tp := fmt.Sprintf("%s-%d", b[0].Topic, b[0].Partition)
+			if !partial {
+				return Response{}, fmt.Errorf("%s: %w", tp, err)
+			}
+			// The records before the one it failed at are done.
+			from := 0
+			var re *trigger.RecordError
+			if errors.As(err, &re) && re.Index >= 0 && re.Index < len(b) {
+				from = re.Index
+			}
+			log.WarnContext(ctx, "partition left to the mapping's retries", "partition", tp, "from", b[from].Offset, "err", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, Failure{Item{Partition: tp, Offset: b[from].Offset}})
 		}
-		return nil
+		return resp, nil
 	}
 }

@@ -56,31 +56,17 @@ func TestBatches(t *testing.T) {
 	}
 }
 
-// TestHandler: each partition's batch goes to the handler in turn; a
-// permanent record error is dead-lettered and the rest goes on; any other
-// error fails the invocation (Lambda then retries the event).
+// TestHandler: each partition's batch reaches the handler in offset
+// order; a permanent record error is dead-lettered and the rest goes on;
+// any other error fails the invocation (Lambda then retries the event).
 func TestHandler(t *testing.T) {
 	var seen [][]int64
 	dl := &letters{}
-	h := kafkaevent.Handler(func(_ context.Context, batch []trigger.Record) error {
-		var offs []int64
-		for _, r := range batch {
-			offs = append(offs, r.Offset)
-		}
-		seen = append(seen, offs)
-		for i, r := range batch {
-			if string(r.Key) == "poison" {
-				return &trigger.RecordError{Index: i, Err: errors.New("undecodable"), Permanent: true}
-			}
-			if string(r.Key) == "down" {
-				return errors.New("table unavailable")
-			}
-		}
-		return nil
-	}, trigger.DeadLetterPolicy{Writer: dl, Consumer: "test"}, nil)
+	h := kafkaevent.Handler(handler(&seen), trigger.DeadLetterPolicy{Writer: dl, Consumer: "test"}, false, nil)
 
-	if err := h(context.Background(), kafkaevent.Event(rec("t", 0, 1, "1"), rec("t", 0, 2, "poison"), rec("t", 0, 3, "3"), rec("t", 1, 5, "5"))); err != nil {
-		t.Fatalf("a poison record: %v, want it dead-lettered and the invocation to succeed", err)
+	resp, err := h(context.Background(), kafkaevent.Event(rec("t", 0, 1, "1"), rec("t", 0, 2, "poison"), rec("t", 0, 3, "3"), rec("t", 1, 5, "5")))
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("a poison record: %+v, %v; want it dead-lettered and the invocation to succeed", resp, err)
 	}
 	if want := [][]int64{{1, 2, 3}, {3}, {5}}; !reflect.DeepEqual(seen, want) {
 		t.Errorf("calls %v, want %v", seen, want)
@@ -88,8 +74,61 @@ func TestHandler(t *testing.T) {
 	if len(dl.offsets) != 1 || dl.offsets[0] != "2" {
 		t.Errorf("dead letters from offsets %v, want [2]", dl.offsets)
 	}
-	if err := h(context.Background(), kafkaevent.Event(rec("t", 0, 1, "down"))); err == nil {
+	if _, err := h(context.Background(), kafkaevent.Event(rec("t", 0, 1, "down"))); err == nil {
 		t.Error("a failing call: no error, want the invocation to fail")
+	}
+}
+
+// TestPartialBatchResponse: with the mapping's partial batch response, a
+// partition that fails is named from the record it failed at (the records
+// before it are done), the other partitions go on, and the invocation
+// succeeds; the answer is the JSON the mapping reads.
+func TestPartialBatchResponse(t *testing.T) {
+	var seen [][]int64
+	h := kafkaevent.Handler(handler(&seen), trigger.DeadLetterPolicy{Writer: &letters{}, Consumer: "test"}, true, nil)
+	resp, err := h(context.Background(), kafkaevent.Event(
+		rec("t", 0, 1, "1"), rec("t", 0, 2, "slow"), rec("t", 0, 3, "3"), // fails at offset 2
+		rec("t", 1, 5, "down"), rec("t", 1, 6, "6"), // fails as a whole
+		rec("t", 2, 7, "7")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := [][]int64{{1, 2, 3}, {5, 6}, {7}}; !reflect.DeepEqual(seen, want) {
+		t.Errorf("calls %v, want %v", seen, want)
+	}
+	raw, err := json.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"batchItemFailures":[{"itemIdentifier":{"partition":"t-0","offset":2}},{"itemIdentifier":{"partition":"t-1","offset":5}}]}`; string(raw) != want {
+		t.Errorf("answer %s,\nwant %s", raw, want)
+	}
+	if resp, _ := h(context.Background(), kafkaevent.Event(rec("t", 0, 1, "1"))); resp.BatchItemFailures == nil {
+		t.Error("an event all done: a null list of failures, want an empty one")
+	}
+}
+
+// handler records each batch's offsets in seen and fails as the records'
+// keys say: "poison" is a permanent error at its index, "slow" a
+// transient one at its index, "down" one for the whole batch.
+func handler(seen *[][]int64) trigger.Handler {
+	return func(_ context.Context, batch []trigger.Record) error {
+		var offs []int64
+		for _, r := range batch {
+			offs = append(offs, r.Offset)
+		}
+		*seen = append(*seen, offs)
+		for i, r := range batch {
+			switch string(r.Key) {
+			case "poison":
+				return &trigger.RecordError{Index: i, Err: errors.New("undecodable"), Permanent: true}
+			case "slow":
+				return &trigger.RecordError{Index: i, Err: errors.New("table throttled")}
+			case "down":
+				return errors.New("table unavailable")
+			}
+		}
+		return nil
 	}
 }
 

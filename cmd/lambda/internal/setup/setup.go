@@ -90,9 +90,18 @@ func Clients(ctx context.Context, env Env, clientID string, log *slog.Logger) (*
 // source mapping: in the init phase it sets up the clients (Clients, as
 // "auction-<function>-lambda") and the function build makes on them; each
 // invocation's records go through kafkaevent.Handler, a poison record to
-// the dead-letter topic as function.
+// the dead-letter topic as function. AUCTION_LAMBDA_PARTIAL_BATCH=true says
+// the mapping takes a partial batch response (FunctionResponseTypes
+// ReportBatchItemFailures): a failing partition is then named in the
+// answer, and only its records from the failed one are sent again. Without
+// it, a failure fails the invocation: a mapping that does not read the
+// answer would take a partial response for a success, and lose records.
 func KafkaMain(function string, build outofband.Build) {
-	Main(function, func(ctx context.Context, env Env, log *slog.Logger) (func(context.Context, events.KafkaEvent) error, error) {
+	Main(function, func(ctx context.Context, env Env, log *slog.Logger) (func(context.Context, events.KafkaEvent) (kafkaevent.Response, error), error) {
+		partial, err := outofband.Bool(env, "AUCTION_LAMBDA_PARTIAL_BATCH")
+		if err != nil {
+			return nil, err
+		}
 		producer, client, err := Clients(ctx, env, "auction-"+function+"-lambda", log)
 		if err != nil {
 			return nil, err
@@ -102,6 +111,6 @@ func KafkaMain(function string, build outofband.Build) {
 			producer.Close()
 			return nil, err
 		}
-		return kafkaevent.Handler(fn, trigger.DeadLetterPolicy{Writer: producer, Consumer: function, Log: log}, log), nil
+		return kafkaevent.Handler(fn, trigger.DeadLetterPolicy{Writer: producer, Consumer: function, Log: log}, partial, log), nil
 	})
 }
