@@ -92,8 +92,10 @@ func TestUnderTheLambdaRuntime(t *testing.T) {
 		}
 	}
 
-	// The item, through placeitem.
-	item := `{"title":"Brass telescope","category":"optics","currency":"EUR","startingPrice":10000,"durationSeconds":3600}`
+	// The item, through placeitem. Its auction is short: on a shared broker
+	// the closer's tests read auction.items from the start, and wait for
+	// every auction there to close.
+	item := `{"title":"Brass telescope","category":"optics","currency":"EUR","startingPrice":10000,"durationSeconds":20}`
 	resp, cold := call(placeItem, http.MethodPost, "/v1/items", item, map[string]string{"Authorization": bearer(sam)})
 	t.Logf("placeitem, first invocation (cold start): %s", cold)
 	var placed struct {
