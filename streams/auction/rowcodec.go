@@ -126,12 +126,6 @@ func DecodeRow(b []byte) (*State, error) {
 	s.Bidders = r.strs(false)
 	if n := r.count(); n > 0 {
 		s.Recent = make([]Verdict, n)
-		// The bids the verdicts overtook, in one allocation: nearly every
-		// accepted verdict names one.
-		var outbids []Bid
-		if r.v >= rowV2 {
-			outbids = make([]Bid, 0, n)
-		}
 		for i := range s.Recent {
 			v := &s.Recent[i]
 			v.BidID = r.str()
@@ -145,8 +139,7 @@ func DecodeRow(b []byte) (*State, error) {
 			v.Offset = r.int()
 			if r.v >= rowV2 {
 				if r.present() {
-					outbids = append(outbids, r.bidOf())
-					v.Outbid = &outbids[len(outbids)-1]
+					v.Outbid = r.highest()
 				}
 				v.EndsAt = r.time()
 			}
@@ -421,12 +414,7 @@ func (r *rowReader) item(it *schemas.ItemPlaced) {
 }
 
 func (r *rowReader) highest() *Bid {
-	b := r.bidOf()
-	return &b
-}
-
-func (r *rowReader) bidOf() Bid {
-	return Bid{BidID: r.str(), BidderID: r.str(), Amount: r.money(), PlacedAt: r.time()}
+	return &Bid{BidID: r.str(), BidderID: r.str(), Amount: r.money(), PlacedAt: r.time()}
 }
 
 func (r *rowReader) bid(b *schemas.BidPlaced) {
