@@ -12,6 +12,7 @@ import (
 	"github.com/auctionflow/auction/functions/closer"
 	"github.com/auctionflow/auction/functions/notify"
 	"github.com/auctionflow/auction/internal/kafkaio"
+	"github.com/auctionflow/auction/services/gateway"
 )
 
 // config is everything `auction run` can be told, by flag or by the AUCTION_*
@@ -151,8 +152,8 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) ([]envVar, e
 	dur(&c.OutbidWindow, "outbid-window", "AUCTION_OUTBID_WINDOW", notify.DefaultOutbidWindow, "a bidder is told they were outbid on an item at most once in each window of this length (0: the default)")
 	dur(&c.TokenTTL, "token-ttl", "AUCTION_TOKEN_TTL", time.Hour, "lifetime of issued tokens")
 	boolean(&c.DemoUsers, "demo-users", "AUCTION_DEMO_USERS", true, "seed demo users and print how to use them")
-	flt(&c.RateLimit, "rate-limit", "AUCTION_RATE_LIMIT", 50, "authenticated requests per second per user (0: no limit)")
-	num(&c.RateBurst, "rate-burst", "AUCTION_RATE_BURST", 100, "requests a user may make at once before the rate applies")
+	flt(&c.RateLimit, "rate-limit", "AUCTION_RATE_LIMIT", gateway.DefaultRateLimit.Rate, "authenticated requests per second per user (0: no limit)")
+	num(&c.RateBurst, "rate-burst", "AUCTION_RATE_BURST", gateway.DefaultRateLimit.Burst, "requests a user may make at once before the rate applies")
 	str(&c.CORSOrigins, "cors-origins", "AUCTION_CORS_ORIGINS", "", "web origins (https://shop.example, comma-separated) whose pages may call the API from a browser (empty: none; the platform's own page needs none)")
 	dur(&c.UserCacheTTL, "user-cache-ttl", "AUCTION_USER_CACHE_TTL", 30*time.Second, "how stale the user profile used to enrich events may be (0: read the directory every time)")
 	str(&c.Store, "store", "AUCTION_STORE", "memory", "where users, notifications, analytics and lineage live: memory or dynamodb")

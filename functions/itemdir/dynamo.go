@@ -3,6 +3,7 @@ package itemdir
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -54,27 +55,24 @@ func EnsureTable(ctx context.Context, api TableAPI, table string) error {
 // Record implements Store.
 func (d *Dynamo) Record(ctx context.Context, changes []Change) error {
 	for _, c := range changes {
-		update, values := "SET "+closedAttr+" = :closed", map[string]types.AttributeValue{
-			":closed": &types.AttributeValueMemberBOOL{Value: true},
+		var sets []string
+		values := map[string]types.AttributeValue{}
+		if p := c.Placed; p != nil {
+			sets = append(sets, sellerAttr+" = :seller", currencyAttr+" = :currency", endsAtAttr+" = :endsAt")
+			values[":seller"], values[":currency"] = dynamotable.S(p.SellerID), dynamotable.S(p.Currency)
+			values[":endsAt"] = dynamotable.S(p.EndsAt.UTC().Format(time.RFC3339Nano))
 		}
-		switch {
-		case c.Placed != nil:
-			update = "SET " + sellerAttr + " = :seller, " + currencyAttr + " = :currency, " + endsAtAttr + " = :endsAt"
-			values = map[string]types.AttributeValue{
-				":seller": dynamotable.S(c.Placed.SellerID), ":currency": dynamotable.S(c.Placed.Currency),
-				":endsAt": dynamotable.S(c.Placed.EndsAt.UTC().Format(time.RFC3339Nano)),
-			}
-			if c.Closed || c.Placed.Closed {
-				update += ", " + closedAttr + " = :closed"
-				values[":closed"] = &types.AttributeValueMemberBOOL{Value: true}
-			}
-		case !c.Closed:
+		if c.Closed {
+			sets = append(sets, closedAttr+" = :closed")
+			values[":closed"] = &types.AttributeValueMemberBOOL{Value: true}
+		}
+		if len(sets) == 0 {
 			continue
 		}
 		if _, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                 aws.String(d.table),
 			Key:                       map[string]types.AttributeValue{pkAttr: dynamotable.S(c.ItemID)},
-			UpdateExpression:          aws.String(update),
+			UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ")),
 			ExpressionAttributeValues: values,
 		}); err != nil {
 			return fmt.Errorf("item directory: record %s: %w", c.ItemID, err)

@@ -28,8 +28,9 @@ import (
 	"github.com/auctionflow/auction/schemas"
 )
 
-// Change is what one event says of an item: it was placed (Placed set),
-// or it has closed.
+// Change is what one event says of an item: it was placed (Placed set:
+// its seller, currency and end; its Closed is not read), or it has
+// closed.
 type Change struct {
 	ItemID string
 	Placed *placebid.Item

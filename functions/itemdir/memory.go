@@ -34,7 +34,7 @@ func (m *Memory) Record(_ context.Context, changes []Change) error {
 		if c.Placed != nil {
 			closed := e.item.Closed
 			e.item, e.placed = *c.Placed, true
-			e.item.Closed = closed || c.Placed.Closed
+			e.item.Closed = closed
 		}
 		if c.Closed {
 			e.item.Closed = true

@@ -23,6 +23,10 @@ type RateLimit struct {
 	Burst int
 }
 
+// DefaultRateLimit is the per-user limit a gateway has unless told
+// otherwise (`auction run`'s AUCTION_RATE_LIMIT and AUCTION_RATE_BURST).
+var DefaultRateLimit = RateLimit{Rate: 50, Burst: 100}
+
 // userLimiter keeps a token bucket per user. Buckets idle for longer than it
 // takes to refill are forgotten, so memory follows active users only.
 type userLimiter struct {

@@ -93,10 +93,10 @@ func newEdge(ctx context.Context, env Env, clientID string, log *slog.Logger) (*
 }
 
 // rateLimit is the per-user limit of AUCTION_RATE_LIMIT (requests a
-// second; 0 none) and AUCTION_RATE_BURST, `auction run`'s defaults when
+// second; 0 none) and AUCTION_RATE_BURST, gateway.DefaultRateLimit's when
 // unset.
 func rateLimit(env Env) (gateway.RateLimit, error) {
-	l := gateway.RateLimit{Rate: 50, Burst: 100}
+	l := gateway.DefaultRateLimit
 	if v := env("AUCTION_RATE_LIMIT"); v != "" {
 		r, err := strconv.ParseFloat(v, 64)
 		if err != nil || r < 0 {

@@ -15,9 +15,9 @@ func TestRateLimit(t *testing.T) {
 		want gateway.RateLimit
 		err  string
 	}{
-		{env: map[string]string{}, want: gateway.RateLimit{Rate: 50, Burst: 100}},
+		{env: map[string]string{}, want: gateway.DefaultRateLimit},
 		{env: map[string]string{"AUCTION_RATE_LIMIT": "0", "AUCTION_RATE_BURST": "7"}, want: gateway.RateLimit{Rate: 0, Burst: 7}},
-		{env: map[string]string{"AUCTION_RATE_LIMIT": "2.5"}, want: gateway.RateLimit{Rate: 2.5, Burst: 100}},
+		{env: map[string]string{"AUCTION_RATE_LIMIT": "2.5"}, want: gateway.RateLimit{Rate: 2.5, Burst: gateway.DefaultRateLimit.Burst}},
 		{env: map[string]string{"AUCTION_RATE_LIMIT": "-1"}, err: "AUCTION_RATE_LIMIT"},
 		{env: map[string]string{"AUCTION_RATE_BURST": "0"}, err: "AUCTION_RATE_BURST"},
 	} {
