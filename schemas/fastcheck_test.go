@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,6 +76,47 @@ func TestCheckAgrees(t *testing.T) {
 	}
 }
 
+// oddDocuments are bids written as no encoder of the platform writes them:
+// escapes, whitespace, duplicate keys, bytes that are not UTF-8, trailing
+// data. The check reads them without decoding them first, so each must get
+// the library's answer.
+var oddDocuments = []string{
+	`{"bidId":"b\u0031","itemId":"i1","bidder":{"id":"u1","name":"A\"B"},"amount":{"amount":1,"currency":"EUR"},"placedAt":"2031-05-01T12:00:00Z"}`,
+	` { "bidId" : "b1" , "itemId":"i1","bidder":{"id":"u1","name":"A"},"amount":{"amount":1,"currency":"EUR"},"placedAt":"2031-05-01T12:00:00Z" } ` + "\n",
+	`{"bidId":"","bidId":"b1","itemId":"i1","bidder":{"id":"u1","name":"A"},"amount":{"amount":1,"currency":"EUR"},"placedAt":"2031-05-01T12:00:00Z"}`,
+	`{"bidId":"b1","bidId":"","itemId":"i1","bidder":{"id":"u1","name":"A"},"amount":{"amount":1,"currency":"EUR"},"placedAt":"2031-05-01T12:00:00Z"}`,
+	"{\"bidId\":\"b\xff\",\"itemId\":\"i1\",\"bidder\":{\"id\":\"u1\",\"name\":\"A\"},\"amount\":{\"amount\":1,\"currency\":\"EUR\"},\"placedAt\":\"2031-05-01T12:00:00Z\"}",
+	`{"bidId":"b1","itemId":"i1","bidder":{"id":"u1","name":"A"},"amount":{"amount":1,"currency":"EUR"},"placedAt":"2031-05-01T12:00:00Z"}x`,
+	`{"bidId":"b1","itemId":"i1","bidder":{"id":"u1","name":"A"},"amount":{"amount":1,"currency":"EUR"},"placedAt":"2031-05-01T12:00:00Z"}{}`,
+	`{"bidId":"b1","itemId":"i1","bidder":{"id":"u1","name":"A"},"amount":{"amount":01,"currency":"EUR"},"placedAt":"2031-05-01T12:00:00Z"}`,
+	`{"bidId":"b1","itemId":"i1","bidder":{"id":"u1","name":"A"},"amount":{"amount":1e0,"currency":"EUR"},"placedAt":"2031-05-01T12:00:00Z"}`,
+	`{"bidId":"b1","itemId":"i1","bidder":{"id":"u1","name":"A","location":"\u0047B"},"amount":{"amount":-0,"currency":"EUR"},"placedAt":"2031-05-01T12:00:00Z"}`,
+	`{"bidId":"b1","itemId":"i1","bidder":{"id":"u1","name":"A"},"amount":{"amount":1,"currency":"EUR"},"placedAt":"2031-05-01T12:00:00Z",}`,
+	`{"bidId":"b1","itemId":"i1","bidder":{"id":"u1","name":"A"},"amount":{"amount":1,"currency":"EUR"},"placedAt":"2031-05-01T12:00:00Z"`,
+	`{"bidId":"b1","itemId":"i1","bidder":{"id":"u1","name":"A\u0000"},"amount":{"amount":1,"currency":"EUR"},"placedAt":"2031-05-01T12:00:00Z"}`,
+	"{\"bidId\":\"b1\",\"itemId\":\"i1\",\"bidder\":{\"id\":\"u1\",\"name\":\"A\tB\"},\"amount\":{\"amount\":1,\"currency\":\"EUR\"},\"placedAt\":\"2031-05-01T12:00:00Z\"}",
+	`[]`, `"x"`, `null`, ``, `{`, `{"a":[[[[[[[[[[1]]]]]]]]]]}`,
+}
+
+// TestCheckAgreesOnOddJSON: the checks and the library give the same
+// answer on each of oddDocuments.
+func TestCheckAgreesOnOddJSON(t *testing.T) {
+	v := newValidator(t)
+	lib := v.Library()
+	for _, doc := range oddDocuments {
+		got, want := v.Validate(schemas.TypeBidPlaced, []byte(doc)), lib.Validate(schemas.TypeBidPlaced, []byte(doc))
+		if errString(got) != errString(want) {
+			t.Errorf("Validate(%q) = %v, library alone %v", doc, got, want)
+		}
+	}
+	// Escapes and whitespace are valid JSON the check reads itself.
+	for _, doc := range oddDocuments[:2] {
+		if got := v.Check(schemas.TypeBidPlaced, []byte(doc)); got != "yes" {
+			t.Errorf("Check(%q) = %q, want yes", doc, got)
+		}
+	}
+}
+
 // leftToLibrary reports whether data holds what a check may leave to the
 // library: a number in a form strconv.ParseInt refuses, or a leap second.
 func leftToLibrary(data []byte) bool {
@@ -101,6 +143,9 @@ func FuzzCheck(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(uint8(i), data)
+	}
+	for _, doc := range oddDocuments {
+		f.Add(uint8(slices.Index(types, schemas.TypeBidPlaced)), []byte(doc))
 	}
 	f.Fuzz(func(t *testing.T, i uint8, data []byte) {
 		typ := types[int(i)%len(types)]
