@@ -58,9 +58,6 @@ const (
 	unsure
 )
 
-// and is the verdict of two keywords that must both hold.
-func (a verdict) and(b verdict) verdict { return max(a, b) }
-
 // annotations are keywords that never change a verdict.
 var annotations = map[string]bool{
 	"$schema": true, "$id": true, "$comment": true, "$defs": true,
