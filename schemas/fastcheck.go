@@ -11,13 +11,14 @@ import (
 	"unicode/utf8"
 )
 
-// A check is a JSON Schema compiled for one question only: is this instance
+// A check is a JSON Schema compiled for one question only: is this document
 // certainly valid? Validate asks it first and asks the JSON Schema library
 // only when the answer is not a plain yes, so a valid event, which nearly
-// every event is, never pays for the library's general machinery (per
-// keyword scopes, error trees, big.Rat arithmetic: most of the CPU a
-// consumer spent reading a record). The library stays the judge of every
-// refusal and writes its report.
+// every event is, never pays for the library's general machinery (the
+// document decoded into a tree, per keyword scopes, error trees, big.Rat
+// arithmetic: most of the CPU a consumer spent reading a record). A check
+// reads the JSON bytes as they are (fastscan.go). The library stays the
+// judge of every refusal and writes its report.
 //
 // A check knows the keywords the schemas use, and no others: compiling a
 // schema with any other keyword fails, and that type is validated by the
