@@ -21,8 +21,9 @@ func (v *Validator) Check(eventType string, data []byte) string {
 	if ch == nil {
 		return ""
 	}
-	if _, err := jsonschema.UnmarshalJSON(bytes.NewReader(data)); err != nil {
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
 		return ""
 	}
-	return [...]string{yes: "yes", no: "no", unsure: "unsure"}[ch.verdictOf(data)]
+	return [...]string{yes: "yes", no: "no", unsure: "unsure"}[ch.run(inst)]
 }

@@ -5,20 +5,20 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// A check is a JSON Schema compiled for one question only: is this document
+// A check is a JSON Schema compiled for one question only: is this instance
 // certainly valid? Validate asks it first and asks the JSON Schema library
 // only when the answer is not a plain yes, so a valid event, which nearly
-// every event is, never pays for the library's general machinery (the
-// document decoded into a tree, per keyword scopes, error trees, big.Rat
-// arithmetic: most of the CPU a consumer spent reading a record). A check
-// reads the JSON bytes as they are (fastscan.go). The library stays the
-// judge of every refusal and writes its report.
+// every event is, never pays for the library's general machinery (per
+// keyword scopes, error trees, big.Rat arithmetic: most of the CPU a
+// consumer spent reading a record). The library stays the judge of every
+// refusal and writes its report.
 //
 // A check knows the keywords the schemas use, and no others: compiling a
 // schema with any other keyword fails, and that type is validated by the
@@ -44,8 +44,6 @@ type check struct {
 	ifC      *check
 	thenC    *check
 	refs     []*check
-	// bare is set when the schema has no keyword but $ref, if and then.
-	bare bool
 }
 
 // verdict is a check's answer. unsure covers what a check does not decide
@@ -58,6 +56,9 @@ const (
 	no
 	unsure
 )
+
+// and is the verdict of two keywords that must both hold.
+func (a verdict) and(b verdict) verdict { return max(a, b) }
 
 // annotations are keywords that never change a verdict.
 var annotations = map[string]bool{
@@ -213,9 +214,6 @@ func (c *checkCompiler) fill(ch *check, base string, node any) error {
 			return fmt.Errorf("%s: %w", kw, err)
 		}
 	}
-	ch.bare = ch.types == nil && ch.props == nil && !ch.closed && ch.required == nil &&
-		ch.minLen < 0 && ch.maxLen < 0 && ch.pattern == nil && !ch.dateTime && ch.min == nil &&
-		ch.max == nil && ch.enum == nil && !ch.hasConst && ch.items == nil && ch.minItems == 0 && !ch.unique
 	if ch.thenC != nil && ch.ifC == nil {
 		// then without if is ignored by the specification; keep it simple.
 		ch.thenC = nil
@@ -223,15 +221,131 @@ func (c *checkCompiler) fill(ch *check, base string, node any) error {
 	return nil
 }
 
-func (ch *check) str(s []byte) verdict {
+// run is the verdict of ch on inst, an instance decoded as
+// jsonschema.UnmarshalJSON decodes it (objects as map[string]any, numbers as
+// json.Number).
+func (ch *check) run(inst any) verdict {
+	v := ch.typeOK(inst)
+	if v == no {
+		return no
+	}
+	switch x := inst.(type) {
+	case map[string]any:
+		v = v.and(ch.object(x))
+	case string:
+		v = v.and(ch.str(x))
+	case json.Number:
+		v = v.and(ch.number(x))
+	case []any:
+		v = v.and(ch.array(x))
+	}
+	if ch.enum != nil {
+		s, ok := inst.(string)
+		if !ok || !slices.Contains(ch.enum, s) {
+			return no
+		}
+	}
+	if ch.hasConst && inst != ch.konst {
+		// Both sides are strings or bools here, comparable with !=.
+		return no
+	}
+	for _, r := range ch.refs {
+		if v = v.and(r.run(inst)); v == no {
+			return no
+		}
+	}
+	if ch.ifC != nil {
+		switch ch.ifC.run(inst) {
+		case yes:
+			if ch.thenC != nil {
+				v = v.and(ch.thenC.run(inst))
+			}
+		case unsure:
+			v = v.and(unsure)
+		}
+	}
+	return v
+}
+
+func (ch *check) typeOK(inst any) verdict {
+	if ch.types == nil {
+		return yes
+	}
+	v := no
+	for _, t := range ch.types {
+		switch t {
+		case "object":
+			_, ok := inst.(map[string]any)
+			v = pick(v, ok)
+		case "string":
+			_, ok := inst.(string)
+			v = pick(v, ok)
+		case "boolean":
+			_, ok := inst.(bool)
+			v = pick(v, ok)
+		case "array":
+			_, ok := inst.([]any)
+			v = pick(v, ok)
+		case "null":
+			v = pick(v, inst == nil)
+		case "number":
+			_, ok := inst.(json.Number)
+			v = pick(v, ok)
+		case "integer":
+			if n, ok := inst.(json.Number); ok {
+				if _, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+					return yes
+				}
+				// 1.0, 1e2 and 2^64 are integers too: the library decides.
+				v = unsure
+			}
+		}
+		if v == yes {
+			return yes
+		}
+	}
+	return v
+}
+
+// pick is the verdict so far, improved to yes by a type that matched.
+func pick(v verdict, matched bool) verdict {
+	if matched {
+		return yes
+	}
+	return v
+}
+
+func (ch *check) object(m map[string]any) verdict {
+	for _, name := range ch.required {
+		if _, ok := m[name]; !ok {
+			return no
+		}
+	}
+	v := yes
+	for name, val := range m {
+		p, ok := ch.props[name]
+		if !ok {
+			if ch.closed {
+				return no
+			}
+			continue
+		}
+		if v = v.and(p.run(val)); v == no {
+			return no
+		}
+	}
+	return v
+}
+
+func (ch *check) str(s string) verdict {
 	if ch.minLen >= 0 || ch.maxLen >= 0 {
 		// Lengths count code points, as the specification says.
-		n := utf8.RuneCount(s)
+		n := utf8.RuneCountInString(s)
 		if (ch.minLen >= 0 && n < ch.minLen) || (ch.maxLen >= 0 && n > ch.maxLen) {
 			return no
 		}
 	}
-	if ch.pattern != nil && !ch.pattern.Match(s) {
+	if ch.pattern != nil && !ch.pattern.MatchString(s) {
 		return no
 	}
 	if ch.dateTime && !plainDateTime(s) {
@@ -246,7 +360,7 @@ func (ch *check) str(s []byte) verdict {
 // format refuses (Go's time.Parse does: an offset of +24:00, a comma before
 // the fraction), and leaves the rest (a leap second, a lowercase t) to the
 // library.
-func plainDateTime(s []byte) bool {
+func plainDateTime(s string) bool {
 	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return false
 	}
@@ -263,17 +377,17 @@ func plainDateTime(s []byte) bool {
 		return false
 	}
 	rest := s[19:]
-	if len(rest) > 0 && rest[0] == '.' {
-		n := 1
-		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+	if frac, ok := strings.CutPrefix(rest, "."); ok {
+		n := 0
+		for n < len(frac) && frac[n] >= '0' && frac[n] <= '9' {
 			n++
 		}
-		if n == 1 {
+		if n == 0 {
 			return false
 		}
-		rest = rest[n:]
+		rest = frac[n:]
 	}
-	if len(rest) == 1 && rest[0] == 'Z' {
+	if rest == "Z" {
 		return true
 	}
 	if len(rest) != 6 || (rest[0] != '+' && rest[0] != '-') || rest[3] != ':' {
@@ -285,7 +399,7 @@ func plainDateTime(s []byte) bool {
 }
 
 // digits reads a string of ASCII digits only.
-func digits(s []byte) (int, bool) {
+func digits(s string) (int, bool) {
 	n := 0
 	for i := range len(s) {
 		if s[i] < '0' || s[i] > '9' {
@@ -298,6 +412,50 @@ func digits(s []byte) (int, bool) {
 
 func daysIn(year, month int) int {
 	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+func (ch *check) number(n json.Number) verdict {
+	if ch.min == nil && ch.max == nil {
+		return yes
+	}
+	i, err := strconv.ParseInt(string(n), 10, 64)
+	if err != nil {
+		return unsure
+	}
+	if (ch.min != nil && i < *ch.min) || (ch.max != nil && i > *ch.max) {
+		return no
+	}
+	return yes
+}
+
+func (ch *check) array(a []any) verdict {
+	if len(a) < ch.minItems {
+		return no
+	}
+	v := yes
+	if ch.unique && len(a) > 1 {
+		seen := make(map[string]bool, len(a))
+		for _, x := range a {
+			s, ok := x.(string)
+			if !ok {
+				// Equality of numbers and objects is the library's.
+				v = unsure
+				break
+			}
+			if seen[s] {
+				return no
+			}
+			seen[s] = true
+		}
+	}
+	if ch.items != nil {
+		for _, x := range a {
+			if v = v.and(ch.items.run(x)); v == no {
+				return no
+			}
+		}
+	}
+	return v
 }
 
 // stringList reads a keyword's list of strings; one string alone is a list

@@ -78,8 +78,7 @@ func TestCheckAgrees(t *testing.T) {
 
 // oddDocuments are bids written as no encoder of the platform writes them:
 // escapes, whitespace, duplicate keys, bytes that are not UTF-8, trailing
-// data. The check reads them without decoding them first, so each must get
-// the library's answer.
+// data. Each must get the library's answer.
 var oddDocuments = []string{
 	`{"bidId":"b\u0031","itemId":"i1","bidder":{"id":"u1","name":"A\"B"},"amount":{"amount":1,"currency":"EUR"},"placedAt":"2031-05-01T12:00:00Z"}`,
 	` { "bidId" : "b1" , "itemId":"i1","bidder":{"id":"u1","name":"A"},"amount":{"amount":1,"currency":"EUR"},"placedAt":"2031-05-01T12:00:00Z" } ` + "\n",
@@ -109,7 +108,7 @@ func TestCheckAgreesOnOddJSON(t *testing.T) {
 			t.Errorf("Validate(%q) = %v, library alone %v", doc, got, want)
 		}
 	}
-	// Escapes and whitespace are valid JSON the check reads itself.
+	// Escapes and whitespace are valid JSON: the check decides them.
 	for _, doc := range oddDocuments[:2] {
 		if got := v.Check(schemas.TypeBidPlaced, []byte(doc)); got != "yes" {
 			t.Errorf("Check(%q) = %q, want yes", doc, got)

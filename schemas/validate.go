@@ -141,11 +141,6 @@ func (v *Validator) Validate(eventType string, data []byte) error {
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownType, eventType)
 	}
-	// The type's check answers for the valid data that is nearly all
-	// there is; the library judges the rest and reports what is wrong.
-	if ch := v.checks[eventType]; ch != nil && ch.verdictOf(data) == yes {
-		return nil
-	}
 	// jsonschema.UnmarshalJSON keeps numbers as json.Number, so 1e400 or
 	// 9007199254740993 are judged as written rather than as rounded floats.
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
@@ -153,6 +148,11 @@ func (v *Validator) Validate(eventType string, data []byte) error {
 		return &ValidationError{Type: eventType, Errors: []FieldError{
 			{Field: "", Code: "malformed", Message: "not a JSON document: " + err.Error()},
 		}}
+	}
+	// The type's check answers for the valid data that is nearly all
+	// there is; the library judges the rest and reports what is wrong.
+	if ch := v.checks[eventType]; ch != nil && ch.run(inst) == yes {
+		return nil
 	}
 	err = sch.Validate(inst)
 	if err == nil {
