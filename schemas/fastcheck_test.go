@@ -31,8 +31,8 @@ func TestChecksCompile(t *testing.T) {
 // by an unknown one) with the checks and with the library alone: the two
 // must give the same answer, error included. It also counts the mutants
 // the library accepts that the check leaves to it, which must be only
-// those whose numbers are not plain int64s or whose timestamps Go's parser
-// refuses.
+// those whose numbers are not plain int64s or whose timestamps hold a leap
+// second.
 func TestCheckAgrees(t *testing.T) {
 	v := newValidator(t)
 	lib := v.Library()
