@@ -94,6 +94,9 @@ func (c *checkCompiler) compile(ref string) (*check, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
+	if fragment != "" && hasID(node) {
+		return nil, fmt.Errorf("%s: an $id below the root", ref)
+	}
 	ch := &check{}
 	c.done[ref] = ch
 	if err := c.fill(ch, base, node); err != nil {
@@ -105,8 +108,18 @@ func (c *checkCompiler) compile(ref string) (*check, error) {
 
 // sub compiles a schema that sits inline in the document at base.
 func (c *checkCompiler) sub(base string, node any) (*check, error) {
+	if hasID(node) {
+		// It would change the base its $refs resolve against.
+		return nil, fmt.Errorf("an $id below the root")
+	}
 	ch := &check{}
 	return ch, c.fill(ch, base, node)
+}
+
+func hasID(node any) bool {
+	obj, _ := node.(map[string]any)
+	_, ok := obj["$id"]
+	return ok
 }
 
 func (c *checkCompiler) fill(ch *check, base string, node any) error {
